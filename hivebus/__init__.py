@@ -1,0 +1,1 @@
+"""hivebus: multi-agent AI systems on Apache Kafka."""

@@ -1,0 +1,1 @@
+"""Contracts: Avro <-> pydantic, registry client, serde, CloudEvents headers, evolution checks."""

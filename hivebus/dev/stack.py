@@ -1,0 +1,109 @@
+"""The local stack: Kafka, then the registry, started from pinned artifacts and health-checked.
+
+`up` is idempotent (a running, healthy part is left alone), `down` stops only the processes
+whose pid files this state directory holds, and a file lock keeps two `up`s from racing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from hivebus.contracts.endpoints import REGISTRY_ENV
+from hivebus.dev import artifacts
+from hivebus.dev.java import find_java
+from hivebus.dev.kafka_node import KafkaNode
+from hivebus.dev.part import PartStatus
+from hivebus.dev.registry_node import RegistryNode
+from hivebus.dev.settings import StackSettings
+from hivebus.kafka.endpoints import BOOTSTRAP_ENV
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where clients connect; `external` when they came from the environment."""
+
+    bootstrap_servers: str
+    registry_url: str
+    external: bool = False
+
+
+@dataclass(frozen=True)
+class UpReport:
+    endpoints: Endpoints
+    started: tuple[str, ...]
+    seconds: dict[str, float]
+
+
+def external_endpoints() -> Endpoints | None:
+    """The cluster named by `KAFKA_BOOTSTRAP_SERVERS` and `SCHEMA_REGISTRY_URL`, if both set."""
+    bootstrap, registry = os.environ.get(BOOTSTRAP_ENV), os.environ.get(REGISTRY_ENV)
+    if bootstrap and registry:
+        return Endpoints(bootstrap, registry, external=True)
+    return None
+
+
+class LocalStack:
+    def __init__(self, settings: StackSettings | None = None) -> None:
+        self.settings = settings or StackSettings.from_env()
+        self.kafka = KafkaNode(self.settings)
+        self.registry = RegistryNode(self.settings)
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return Endpoints(self.settings.bootstrap_servers, self.settings.registry_url)
+
+    def up(self, progress: Progress = print) -> UpReport:
+        """Start whatever is not running; returns what was started and how long each took."""
+        with self._lock():
+            started: list[str] = []
+            seconds: dict[str, float] = {}
+            if self.kafka.pid() and self.registry.pid():
+                return UpReport(self.endpoints, (), {})
+            clock = time.monotonic()
+            java = find_java()
+            libs = artifacts.kafka_libs(self.settings.cache_dir, progress)
+            home = artifacts.registry_home(self.settings.cache_dir, progress)
+            seconds["artifacts"] = time.monotonic() - clock
+            if not self.kafka.pid():
+                progress(f"starting Kafka on {self.kafka.endpoint} (Java {java.major})...")
+                clock = time.monotonic()
+                self.kafka.launch(java, libs)
+                seconds["kafka"] = time.monotonic() - clock
+                started.append("kafka")
+            if not self.registry.pid():
+                progress(f"starting the schema registry on {self.registry.endpoint}...")
+                clock = time.monotonic()
+                self.registry.launch(java, home)
+                seconds["registry"] = time.monotonic() - clock
+                started.append("registry")
+            return UpReport(self.endpoints, tuple(started), seconds)
+
+    def down(self, progress: Progress = print) -> list[str]:
+        """Stop the registry, then Kafka; only processes this state directory started."""
+        with self._lock():
+            stopped = []
+            for part in (self.registry, self.kafka):
+                progress(f"stopping {part.name}...")
+                if part.stop():
+                    stopped.append(part.name)
+            return stopped
+
+    def status(self) -> list[PartStatus]:
+        return [self.kafka.status(), self.registry.status()]
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.settings.state_dir / ".lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

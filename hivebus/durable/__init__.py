@@ -1,0 +1,1 @@
+"""Durable runs: journal, steps, timers, waits, exactly-once."""

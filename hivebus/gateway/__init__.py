@@ -1,0 +1,1 @@
+"""HTTP API, streamed task status, A2A."""

@@ -1,0 +1,1 @@
+"""Audit events, projections, trace and replay."""

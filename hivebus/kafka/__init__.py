@@ -1,0 +1,1 @@
+"""Transport: client configuration, producer, consumer loop, admin, offset tracking."""

@@ -1,0 +1,1 @@
+"""LLM access through the openai SDK, with metering and an offline provider."""

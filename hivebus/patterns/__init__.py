@@ -1,0 +1,1 @@
+"""Multi-agent coordination patterns built from the runtime primitives."""

@@ -1,0 +1,1 @@
+"""Runtime: Agent, Context, dispatcher, worker process, retries/DLQ, directory, metrics."""

@@ -1,0 +1,1 @@
+"""Topology: YAML model of topics, contracts and agents; plan and apply."""
