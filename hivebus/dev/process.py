@@ -7,6 +7,7 @@ that another state directory (or someone else) started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -49,13 +50,13 @@ def running_pid(pid_file: Path, mark: str) -> int | None:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
+    if _exited(pid):
+        return None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return None
-    if mark.encode() not in cmdline or _is_zombie(pid):
-        return None
-    return pid
+    return pid if mark.encode() in cmdline else None
 
 
 def stop(pid_file: Path, mark: str, timeout_s: float = 30.0) -> bool:
@@ -66,7 +67,9 @@ def stop(pid_file: Path, mark: str, timeout_s: float = 30.0) -> bool:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while running_pid(pid_file, mark) is not None:
+    # Wait on the pid itself: an exiting process loses its cmdline (and so our marker)
+    # before it is gone.
+    while not _exited(pid):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
@@ -86,17 +89,25 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def _is_zombie(pid: int) -> bool:
+def _exited(pid: int) -> bool:
+    """True once every thread of `pid` is gone or a zombie; reaps it if it is our child.
+
+    A JVM's main thread exits (and shows as a zombie) while its other threads still shut
+    down, so the leader's state alone would report "stopped" too early.
+    """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        states = [_state(task / "stat") for task in Path(f"/proc/{pid}/task").iterdir()]
+    except FileNotFoundError:
         return True
-    state = stat.rsplit(")", 1)[1].split()[0]
-    if state == "Z":
-        # Reap it if it is our child (a stack started within this Python process).
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        return True
-    return False
+    if any(state not in ("Z", "X", None) for state in states):
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return True
+
+
+def _state(stat_file: Path) -> str | None:
+    try:
+        return stat_file.read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from hivebus.dev.health import registry_ok
 from hivebus.dev.java import Java
 from hivebus.dev.part import Part, StackError, data_path
 
@@ -32,11 +33,7 @@ class RegistryNode(Part):
         }
 
     def healthy(self) -> bool:
-        try:
-            response = httpx.get(f"{self.endpoint}/subjects", timeout=2)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        return registry_ok(self.endpoint)
 
     def launch(self, java: Java, home: Path) -> None:
         """Start the registry, then set the global compatibility level it lacks by default."""
@@ -63,9 +60,7 @@ class RegistryNode(Part):
         self.set_global_compatibility(GLOBAL_COMPATIBILITY)
 
     def set_global_compatibility(self, level: str) -> None:
-        response = httpx.put(
-            f"{self.endpoint}/config", json={"compatibility": level}, timeout=10
-        )
+        response = httpx.put(f"{self.endpoint}/config", json={"compatibility": level}, timeout=10)
         if response.status_code != 200:
             raise StackError(
                 f"setting registry compatibility to {level} failed: "

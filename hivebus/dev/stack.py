@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -85,11 +85,17 @@ class LocalStack:
                 started.append("registry")
             return UpReport(self.endpoints, tuple(started), seconds)
 
-    def down(self, progress: Progress = print) -> list[str]:
-        """Stop the registry, then Kafka; only processes this state directory started."""
+    def down(self, progress: Progress = print, only: Iterable[str] | None = None) -> list[str]:
+        """Stop the registry, then Kafka (or just the parts named in `only`).
+
+        Only processes whose pid files this state directory holds are ever signalled.
+        """
+        names = set(only) if only is not None else {"kafka", "registry"}
         with self._lock():
             stopped = []
             for part in (self.registry, self.kafka):
+                if part.name not in names:
+                    continue
                 progress(f"stopping {part.name}...")
                 if part.stop():
                     stopped.append(part.name)
