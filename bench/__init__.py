@@ -1,0 +1,1 @@
+"""hivebus benchmarks: run with `make bench` (`python -m bench`)."""
