@@ -1,1 +1,22 @@
-"""hivebus: multi-agent AI systems on Apache Kafka."""
+"""hivebus: multi-agent AI systems on Apache Kafka.
+
+The public API: declare an `Agent`, handle events with a `Context`, describe events as
+`Record` contracts bound to Avro schemas, run agents in a `Worker`, publish from anywhere with
+a `Publisher`.
+"""
+
+from hivebus.contracts import Record
+from hivebus.errors import ConfigError, HivebusError
+from hivebus.runtime import Agent, Context, Ordering, Publisher, Retry, Worker
+
+__all__ = [
+    "Agent",
+    "ConfigError",
+    "Context",
+    "HivebusError",
+    "Ordering",
+    "Publisher",
+    "Record",
+    "Retry",
+    "Worker",
+]

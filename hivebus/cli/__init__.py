@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hivebus.cli import dev
+from hivebus.cli import agents, dev, dlq, run, schemas, tail
 from hivebus.errors import HivebusError
 
 
@@ -17,6 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `hivebus <command> --help` for the options of each command.",
     )
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    run.register(commands)
+    tail.register(commands)
+    agents.register(commands)
+    schemas.register_commands(commands)
+    dlq.register(commands)
     dev.register(commands)
     return parser
 

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from hivebus.contracts.endpoints import REGISTRY_ENV
 from hivebus.dev import Endpoints
+from hivebus.kafka.endpoints import BOOTSTRAP_ENV
 from hivebus.testing.stack import provide_stack, unique_name
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Endpoints]:
+    """The session's broker and registry, exported so hivebus code and CLIs find them."""
     with provide_stack() as endpoints:
-        yield endpoints
+        saved = {name: os.environ.get(name) for name in (BOOTSTRAP_ENV, REGISTRY_ENV)}
+        os.environ[BOOTSTRAP_ENV] = endpoints.bootstrap_servers
+        os.environ[REGISTRY_ENV] = endpoints.registry_url
+        try:
+            yield endpoints
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,52 @@
+"""`hivebus run`: a worker process for one or more agents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from hivebus.runtime import Worker
+from hivebus.runtime.loader import load_agents
+
+
+def register(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run agents in a worker process (graceful on SIGTERM)",
+        description=(
+            "Run the agents found in each module or file until SIGTERM or Ctrl-C, then drain "
+            "in-flight work, commit, and leave the consumer groups. A spec is a Python module "
+            "(pkg.agents) or a file (agents/fraud.py), optionally followed by :<agent "
+            "variable> to pick one agent; without it every Agent in the module runs. Start the "
+            "same command in more containers to add replicas: they split the partitions."
+        ),
+        epilog="example: hivebus run agents/fraud.py agents/compliance.py --metrics-port 9464",
+    )
+    run.add_argument("specs", nargs="+", metavar="module-or-file[:agent]")
+    run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    run.add_argument(
+        "--grace", type=float, default=15.0, metavar="SECONDS",
+        help="how long in-flight work may finish on shutdown or revocation (default 15)",
+    )  # fmt: skip
+    run.add_argument("--heartbeat", type=float, default=10.0, metavar="SECONDS",
+                     help="directory heartbeat interval (default 10)")  # fmt: skip
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    agents = [agent for spec in args.specs for agent in load_agents(spec)]
+    worker = Worker(
+        agents, metrics_port=args.metrics_port, drain_grace_s=args.grace,
+        heartbeat_s=args.heartbeat,
+    )  # fmt: skip
+    logging.getLogger("hivebus.worker").info(
+        "worker %s running %s", worker.instance, ", ".join(a.name for a in agents)
+    )
+    asyncio.run(worker.run())
+    return 0

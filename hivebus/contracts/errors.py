@@ -1,0 +1,48 @@
+"""The failures of the contracts layer, each one a `HivebusError` a user can act on."""
+
+from __future__ import annotations
+
+from hivebus.errors import HivebusError
+
+BAD_MAGIC_BYTE = "bad-magic-byte"
+UNKNOWN_SCHEMA_ID = "unknown-schema-id"
+TRUNCATED_AVRO = "truncated-avro"
+INCOMPATIBLE_SCHEMA = "incompatible-schema"
+NOT_AVRO = "not-avro"
+INVALID_RECORD = "invalid-record"
+
+
+class ContractError(HivebusError):
+    """A contract cannot be loaded, bound or used; the message names the file or model."""
+
+
+class ContractDriftError(ContractError):
+    """A pydantic face no longer matches its `.avsc`; the message lists each offending field."""
+
+
+class IncompatibleContract(ContractError):
+    """The registry refused a schema (HTTP 409) under the subject's compatibility level."""
+
+    def __init__(self, subject: str, fullname: str, level: str, reasons: list[str]) -> None:
+        self.subject = subject
+        self.fullname = fullname
+        self.level = level
+        self.reasons = reasons
+        why = "; ".join(reasons) or "the registry gave no detail"
+        super().__init__(
+            f"{fullname} is not {level}-compatible with subject '{subject}': {why}. "
+            "Give new fields defaults, keep field types, or register under a new subject."
+        )
+
+
+class UndecodableRecord(HivebusError):
+    """An event value that no handler can ever read: the runtime sends it to the dead-letter topic.
+
+    `reason` is a short stable token (`bad-magic-byte`, `unknown-schema-id`, `truncated-avro`, ...)
+    that goes into the DLQ headers, so tools can group failures without parsing prose.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)

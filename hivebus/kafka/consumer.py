@@ -1,0 +1,155 @@
+"""The consumer thread: the only thread that touches the consumer, and it never waits on handlers.
+
+Other threads (the event loop) never call the consumer directly: they queue commits, pauses
+and resumes, which this thread applies between polls. Calling the consumer from the loop
+while this thread sits in a rebalance callback waiting for the loop would deadlock both.
+
+It hands each batch to the event loop in one call and waits (briefly) only while two batches
+are still unclaimed, which bounds memory without ever stalling long enough to endanger
+`max.poll.interval.ms`. Rebalance callbacks run on this thread inside `consume()`; they call
+into the loop and wait for it, which is exactly what holds a revocation until in-flight work
+has drained and its offsets are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
+from hivebus.kafka.records import Consumed, consumed
+
+from hivebus.errors import ConfigError
+
+log = logging.getLogger("hivebus.kafka")
+
+BatchHandler = Callable[[list[Consumed]], None]
+AssignHandler = Callable[[list[TopicPartition]], Awaitable[None]]
+RevokeHandler = Callable[[list[TopicPartition], bool], Awaitable[list[TopicPartition]]]
+
+
+class ConsumerThread:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        topics: Sequence[str],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        on_batch: BatchHandler,
+        on_assign: AssignHandler,
+        on_revoke: RevokeHandler,
+        batch_size: int = 500,
+        rebalance_timeout_s: float = 60.0,
+    ) -> None:
+        try:
+            self.consumer = Consumer(config)
+        except KafkaException as error:
+            raise ConfigError(f"invalid consumer configuration: {error}") from None
+        self._topics = list(topics)
+        self._loop = loop
+        self._on_batch = on_batch
+        self._on_assign = on_assign
+        self._on_revoke = on_revoke
+        self._batch_size = batch_size
+        self._rebalance_timeout_s = rebalance_timeout_s
+        self._requests: deque[tuple[str, list[TopicPartition]]] = deque()
+        self._in_transit = threading.Semaphore(2)
+        self.on_idle: Callable[[Consumer], None] | None = None  # called about once a second
+        self._stopping = threading.Event()
+        self.closed = asyncio.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"hivebus-consumer-{config['group.id']}", daemon=True
+        )
+
+    def start(self) -> None:
+        self.consumer.subscribe(
+            self._topics,
+            on_assign=self._assigned,
+            on_revoke=self._revoked,
+            on_lost=self._lost,
+        )
+        self._thread.start()
+
+    def commit(self, offsets: list[TopicPartition]) -> None:
+        """Commit asynchronously, from the consumer thread, before its next poll."""
+        self._requests.append(("commit", offsets))
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self._requests.append(("pause", partitions))
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        self._requests.append(("resume", partitions))
+
+    def stop(self) -> None:
+        """Ask the thread to leave the group: revocation runs, then the consumer closes."""
+        self._stopping.set()
+
+    def _run(self) -> None:
+        last_idle = time.monotonic()
+        try:
+            while not self._stopping.is_set():
+                self._apply_requests()
+                if self.on_idle is not None and time.monotonic() - last_idle > 1.0:
+                    last_idle = time.monotonic()
+                    self.on_idle(self.consumer)
+                if not self._in_transit.acquire(timeout=0.1):
+                    continue
+                messages = self.consumer.consume(self._batch_size, 0.1)
+                if messages:
+                    self._loop.call_soon_threadsafe(self._hand_over, messages)
+                else:
+                    self._in_transit.release()
+            self._apply_requests()
+            self.consumer.close()  # revokes the assignment through _revoked, then leaves
+        except BaseException as error:  # surfaced by the worker, never swallowed
+            self.error = error
+        finally:
+            self._loop.call_soon_threadsafe(self.closed.set)
+
+    def _apply_requests(self) -> None:
+        requests = self._requests
+        while requests:
+            action, partitions = requests.popleft()
+            try:
+                if action == "commit":
+                    self.consumer.commit(offsets=partitions, asynchronous=True)
+                elif action == "pause":
+                    self.consumer.pause(partitions)
+                else:
+                    self.consumer.resume(partitions)
+            except KafkaException as error:
+                # e.g. a partition revoked meanwhile: the next commit carries the offsets again
+                log.warning("consumer %s failed: %s", action, error)
+
+    def _hand_over(self, messages: list[Message]) -> None:
+        self._in_transit.release()
+        self._on_batch(consumed(messages))
+
+    def _in_loop(self, awaitable: Awaitable[Any]) -> Any:
+        future = asyncio.run_coroutine_threadsafe(_await(awaitable), self._loop)
+        return future.result(timeout=self._rebalance_timeout_s)
+
+    def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Committed offsets carry the completed-beyond set in their metadata (see offsets.py).
+        committed = consumer.committed(partitions, timeout=10) if partitions else []
+        self._in_loop(self._on_assign(committed))
+
+    def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        offsets = self._in_loop(self._on_revoke(partitions, False))
+        if offsets:
+            consumer.commit(offsets=offsets, asynchronous=False)
+
+    def _lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Lost partitions already belong to someone else: stop their work, commit nothing.
+        self._in_loop(self._on_revoke(partitions, True))
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable

@@ -1,0 +1,141 @@
+"""Declaring an agent: a name (its consumer group), its subscriptions and their handlers.
+
+A subscription is an exact topic name or a regular expression over topic names (Kafka's own
+convention: anchored, so `transactions\\..*` matches `transactions.card`). A handler names the
+event type it handles; records of other types on a subscribed topic are skipped, which is how
+an agent can subscribe to `transactions.*` and also publish to `transactions.flagged`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hivebus.contracts import Record
+from hivebus.errors import ConfigError
+from hivebus.runtime.scheduler import Ordering
+
+if TYPE_CHECKING:
+    from hivebus.runtime.context import Context
+
+E = TypeVar("E", bound=Record)
+HandlerResult = Record | Sequence[Record] | None
+HandlerFn = Callable[[E, "Context"], Awaitable[HandlerResult]]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+_REGEX_CHARS = set("*?[]^$+(){}|\\")
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Exponential backoff: attempt n waits `backoff_s * 2**(n-1)`, capped at `max_backoff_s`."""
+
+    attempts: int = 3
+    backoff_s: float = 0.2
+    max_backoff_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ConfigError(f"Retry.attempts must be at least 1, got {self.attempts}")
+        if self.backoff_s < 0 or self.max_backoff_s < 0:
+            raise ConfigError("Retry.backoff_s and Retry.max_backoff_s must not be negative")
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Handler:
+    topic: str  # exact name or pattern, as the user wrote it
+    event_type: type[Record]
+    fn: HandlerFn[Any]
+    output: str | None
+    pattern: re.Pattern[str] | None
+
+    def matches(self, topic: str) -> bool:
+        if self.pattern is None:
+            return topic == self.topic
+        return self.pattern.fullmatch(topic) is not None
+
+    @property
+    def subscription(self) -> str:
+        """The string given to librdkafka: patterns start with `^`."""
+        return self.topic if self.pattern is None else f"^{self.pattern.pattern}$"
+
+
+@dataclass
+class Agent:
+    """A named unit of behaviour; the name is its consumer group id and identity everywhere."""
+
+    name: str
+    version: str = "0"
+    description: str = ""
+    max_in_flight: int = 64
+    ordering: Ordering | str = Ordering.KEY
+    retry: Retry = field(default_factory=Retry)
+    handler_timeout_s: float | None = None
+    consumer_config: dict[str, Any] = field(default_factory=dict)
+    handlers: list[Handler] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ConfigError(
+                f"Agent name {self.name!r} must be 1-200 characters of letters, digits, '.', '_' "
+                "or '-' (it becomes a consumer group id and part of topic names)"
+            )
+        if self.max_in_flight < 1:
+            raise ConfigError(f"Agent.max_in_flight must be at least 1, got {self.max_in_flight}")
+        try:
+            self.ordering = Ordering(self.ordering)
+        except ValueError:
+            choices = ", ".join(o.value for o in Ordering)
+            raise ConfigError(
+                f"Agent.ordering must be one of {choices}, got {self.ordering!r}"
+            ) from None
+
+    def on(
+        self, topic: str, event_type: type[E], *, output: str | None = None
+    ) -> Callable[[HandlerFn[E]], HandlerFn[E]]:
+        """Register an async handler for `event_type` records on a topic or topic pattern.
+
+        Records the handler returns are published to `output`, keyed like the input.
+        """
+        if not (isinstance(event_type, type) and issubclass(event_type, Record)):
+            raise ConfigError(f"{event_type!r} is not a contract (a hivebus Record subclass)")
+        pattern = compile_subscription(topic)
+
+        def register(fn: HandlerFn[E]) -> HandlerFn[E]:
+            self.handlers.append(Handler(topic, event_type, fn, output, pattern))
+            return fn
+
+        return register
+
+    @property
+    def subscriptions(self) -> list[str]:
+        return sorted({handler.subscription for handler in self.handlers})
+
+    @property
+    def handled_types(self) -> list[str]:
+        return sorted({handler.event_type.fullname for handler in self.handlers})
+
+    def route(self, topic: str, fullname: str) -> Handler | None:
+        for handler in self.handlers:
+            if handler.event_type.fullname == fullname and handler.matches(topic):
+                return handler
+        return None
+
+
+def compile_subscription(topic: str) -> re.Pattern[str] | None:
+    """None for an exact topic name; the compiled regex for a pattern."""
+    if not topic:
+        raise ConfigError("a subscription needs a topic name or pattern")
+    if not set(topic) & _REGEX_CHARS:
+        return None
+    body = topic[1:] if topic.startswith("^") else topic
+    body = body[:-1] if body.endswith("$") else body
+    try:
+        return re.compile(body)
+    except re.error as error:
+        raise ConfigError(f"subscription pattern {topic!r} is not a valid regex: {error}") from None

@@ -1,0 +1,95 @@
+"""The handler's view of the world: the event's metadata, publish, steps, the LLM, a logger."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from hivebus.contracts import EventMeta, Record
+
+if TYPE_CHECKING:
+    from hivebus.llm import LLM
+
+T = TypeVar("T")
+
+
+class Outputs(Protocol):
+    """Where a handler's published records go: the runtime tracks their acknowledgements."""
+
+    async def publish(
+        self, topic: str, record: Record, *, key: str | None, ctx: Context
+    ) -> None: ...
+
+
+class Context:
+    """One per handler attempt. Everything a handler author needs is a method here."""
+
+    __slots__ = (
+        "_llm_factory",
+        "_outputs",
+        "agent",
+        "attempt",
+        "key",
+        "log",
+        "meta",
+        "offset",
+        "partition",
+        "topic",
+    )
+
+    def __init__(
+        self,
+        *,
+        agent: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: str | None,
+        meta: EventMeta | None,
+        attempt: int,
+        outputs: Outputs,
+        llm_factory: Callable[[], LLM],
+        log: logging.Logger,
+    ) -> None:
+        self.agent = agent
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.meta = meta
+        self.attempt = attempt
+        self._outputs = outputs
+        self._llm_factory = llm_factory
+        self.log = log
+
+    async def publish(self, topic: str, record: Record, *, key: str | None = None) -> None:
+        """Publish an event caused by the one being handled (key defaults to the input's).
+
+        The input is marked done only after the broker has acknowledged this record.
+        """
+        await self._outputs.publish(topic, record, key=self.key if key is None else key, ctx=self)
+
+    async def step(self, name: str, fn: Callable[..., Awaitable[T] | T], *args: Any) -> T:
+        """Run one unit of work with side effects (an LLM call, a tool call).
+
+        In a durable agent the result is journaled and a replay returns it without running
+        `fn` again; in a plain agent the step simply runs.
+        """
+        result = fn(*args)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+    @property
+    def llm(self) -> LLM:
+        """The worker's LLM client (configured from the environment; offline without a key)."""
+        return self._llm_factory()
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The id shared by every event of one piece of work (the first event's id)."""
+        if self.meta is None:
+            return None
+        return self.meta.correlation_id or self.meta.id

@@ -1,0 +1,59 @@
+"""Dead letters: the original record, bytes untouched, plus headers that say what went wrong.
+
+Topic `hivebus.dlq.<agent>`. The source record's key, value and headers are copied as they
+were; hivebus adds `hivebus_error_*` headers. `hivebus dlq replay` strips those and sends
+the record back to `hivebus_error_topic`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hivebus.kafka.records import Consumed
+
+PREFIX = "hivebus.dlq."
+ERROR_HEADER_PREFIX = "hivebus_error_"
+
+
+def dlq_topic(agent: str) -> str:
+    return PREFIX + agent
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a record is dead: `kind` is "handler", "undecodable" or "delivery"."""
+
+    kind: str
+    error_type: str
+    message: str
+    attempts: int
+
+
+def dead_letter_headers(message: Consumed, agent: str, failure: Failure) -> list[tuple[str, bytes]]:
+    original = list(message.headers() or [])
+    extra = {
+        "kind": failure.kind,
+        "type": failure.error_type,
+        "message": failure.message[:2000],
+        "attempts": str(failure.attempts),
+        "agent": agent,
+        "topic": message.topic() or "",
+        "partition": str(message.partition()),
+        "offset": str(message.offset()),
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    return original + [(ERROR_HEADER_PREFIX + k, v.encode()) for k, v in extra.items()]
+
+
+def strip_error_headers(
+    headers: list[tuple[str, bytes]] | None,
+) -> tuple[list[tuple[str, bytes]], dict[str, str]]:
+    """Split a dead letter's headers into the original ones and the error fields."""
+    original, errors = [], {}
+    for name, value in headers or []:
+        if name.startswith(ERROR_HEADER_PREFIX):
+            errors[name[len(ERROR_HEADER_PREFIX) :]] = (value or b"").decode(errors="replace")
+        else:
+            original.append((name, value))
+    return original, errors

@@ -1,0 +1,119 @@
+"""Reading and replaying an agent's dead letters.
+
+Replay sends each dead letter back to its source topic with its original key, value and
+headers (the `hivebus_error_*` ones removed), then commits the replay group's offset on the
+dead-letter topic, so running replay twice does not send the same record twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from hivebus.kafka.config import producer_config
+from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.records import Consumed, one
+from hivebus.runtime.deadletter import dlq_topic, strip_error_headers
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    error: dict[str, str]
+
+
+def replay_group(agent: str) -> str:
+    return f"hivebus-dlq-replay.{agent}"
+
+
+def read_dead_letters(
+    agent: str, *, unreplayed_only: bool, timeout_s: float = 10.0
+) -> Iterator[DeadLetter]:
+    """Every dead letter of `agent` up to the current end (or only those not yet replayed)."""
+    group = replay_group(agent) if unreplayed_only else f"hivebus-dlq-list-{uuid.uuid4().hex[:8]}"
+    consumer = _consumer(group)
+    try:
+        yield from (_dead_letter(m) for m in _read_to_end(consumer, dlq_topic(agent), timeout_s))
+    finally:
+        consumer.close()
+
+
+def replay(agent: str, *, dry_run: bool = False, timeout_s: float = 10.0) -> list[DeadLetter]:
+    """Send the not-yet-replayed dead letters back to their source topics."""
+    consumer = _consumer(replay_group(agent))
+    producer = Producer(producer_config(f"hivebus-dlq-replay-{agent}"))
+    replayed: list[DeadLetter] = []
+    last: dict[int, int] = {}
+    try:
+        for message in _read_to_end(consumer, dlq_topic(agent), timeout_s):
+            letter = _dead_letter(message)
+            replayed.append(letter)
+            last[letter.partition] = letter.offset
+            if not dry_run:
+                producer.produce(
+                    letter.error["topic"],
+                    letter.value,
+                    key=letter.key,
+                    headers=list(letter.headers),
+                )
+        if not dry_run:
+            if producer.flush(30) != 0:
+                raise RuntimeError("replayed records were not acknowledged within 30 s")
+            commits = [TopicPartition(dlq_topic(agent), p, o + 1) for p, o in last.items()]
+            if commits:
+                consumer.commit(offsets=commits, asynchronous=False)
+    finally:
+        consumer.close()
+    return replayed
+
+
+def _consumer(group: str) -> Consumer:
+    return Consumer({
+        "bootstrap.servers": bootstrap_servers(),
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    })  # fmt: skip
+
+
+def _read_to_end(consumer: Consumer, topic: str, timeout_s: float) -> Iterator[Consumed]:
+    metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return
+    partitions = [TopicPartition(topic, p) for p in metadata.partitions]
+    committed = {
+        tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=timeout_s)
+    }
+    ends = {}
+    for tp in partitions:
+        low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+        start = committed.get(tp.partition, -1)
+        start = low if start < 0 else start
+        if high > start:
+            ends[tp.partition] = high
+            tp.offset = start
+    consumer.assign([tp for tp in partitions if tp.partition in ends])
+    while ends:
+        polled = consumer.poll(timeout_s)
+        if polled is None:
+            return
+        message = one(polled)
+        if message.error() is not None:
+            continue
+        if message.offset() + 1 >= ends.get(message.partition(), 0):
+            ends.pop(message.partition(), None)
+        yield message
+
+
+def _dead_letter(message: Consumed) -> DeadLetter:
+    original, error = strip_error_headers(message.headers())
+    return DeadLetter(
+        message.partition(), message.offset(), message.key(), message.value(), original, error
+    )

@@ -1,0 +1,75 @@
+"""Reading a topic in a test: every event from the beginning, decoded, with its metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from confluent_kafka import Consumer, Message
+
+from hivebus.contracts import EventMeta, Record, Serde, parse_headers
+from hivebus.kafka.endpoints import bootstrap_servers
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class Received(Generic[R]):
+    event: R
+    meta: EventMeta | None
+    key: str | None
+    message: Message
+
+
+Until = Callable[[list[Received[R]]], bool]
+
+
+async def read_events(
+    serde: Serde,
+    topic: str,
+    model: type[R],
+    count: int,
+    timeout_s: float = 60.0,
+    until: Until[R] | None = None,
+) -> list[Received[R]]:
+    """Read `topic` from its start until `count` events (and `until(events)`, if given).
+
+    Returns what was read when the timeout passes; callers assert on it.
+    """
+    return await asyncio.to_thread(_read, serde, topic, model, count, timeout_s, until)
+
+
+def _read(
+    serde: Serde, topic: str, model: type[R], count: int, timeout_s: float, until: Until[R] | None
+) -> list[Received[R]]:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap_servers(),
+        "group.id": f"hivebus-test-reader-{uuid.uuid4().hex[:8]}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "topic.metadata.refresh.interval.ms": 1000,
+    })  # fmt: skip
+    consumer.subscribe([topic])
+    got: list[Received[R]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if len(got) >= count and (until is None or until(got)):
+                break
+            message = consumer.poll(0.2)
+            if message is None or message.error() is not None:
+                continue
+            key = message.key()
+            event = serde.decode(message.value() or b"", model)
+            got.append(
+                Received(
+                    event, parse_headers(message.headers()), key.decode() if key else None, message
+                )
+            )
+    finally:
+        consumer.close()
+    return got

@@ -1,0 +1,38 @@
+"""Shared pieces of the runtime tests: topics, a publisher, a pass-through agent."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient
+
+from hivebus import Agent, Context, Publisher, Retry
+from hivebus.testing.stack import unique_name
+from tests.integration.conftest import create_topic
+from tests.integration.runtime_contracts import Ping, Pong
+
+
+def topics(admin: AdminClient, prefix: str, partitions: int = 3) -> tuple[str, str]:
+    base = unique_name(prefix)
+    return create_topic(admin, f"{base}.in", partitions), create_topic(
+        admin, f"{base}.out", partitions
+    )
+
+
+def relay_agent(name: str, source: str, output: str, **options: object) -> Agent:
+    agent = Agent(name, retry=Retry(attempts=3, backoff_s=0.01), **options)  # type: ignore[arg-type]
+
+    @agent.on(source, Ping, output=output)
+    async def relay(ping: Ping, ctx: Context) -> Pong:
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
+
+    return agent
+
+
+def pings(count: int, keys: int = 5, payload: str = "") -> list[Ping]:
+    return [
+        Ping(id=f"p{i}", key=f"k{i % keys}", seq=i // keys, payload=payload) for i in range(count)
+    ]
+
+
+async def publish(topic: str, events: list[Ping]) -> list[str]:
+    async with Publisher("tests") as publisher:
+        return [await publisher.publish(topic, e, key=e.key) for e in events]
