@@ -22,9 +22,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install hivebus with its dev tools
 
-run: $(STAMP) ## start the local stack and run the main job on it
+run: $(STAMP) ## start the local stack and run the seed example (fraud + compliance agents) on it
 	$(BIN)/hivebus dev up
-	$(BIN)/hivebus dev smoke
+	$(BIN)/hivebus dev demo
 
 test: $(STAMP) ## unit and integration tests (starts the local stack if none is running)
 	$(BIN)/pytest -ra

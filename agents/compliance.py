@@ -19,7 +19,8 @@ compliance = Agent(
 
 
 def decide(risk: float) -> str:
-    if risk >= 0.9:
+    """Policy: block the near-certain, report the likely, clear the rest (with a rationale)."""
+    if risk >= 0.95:
         return "block"
     if risk >= 0.8:
         return "report"
@@ -35,11 +36,7 @@ async def review(flag: FlaggedTransaction, ctx: Context) -> ComplianceDecision:
         f"{'; '.join(flag.reasons)}. The decision is to {decision} it. "
         "Write a one-sentence rationale for the compliance file."
     )
-    reply = await ctx.step(
-        "rationale",
-        ctx.llm.complete,
-        prompt,
-    )
+    reply = await ctx.step("rationale", ctx.llm.complete, prompt)
     return ComplianceDecision(
         tx_id=flag.tx_id,
         account=flag.account,

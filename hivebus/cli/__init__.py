@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hivebus.cli import agents, dev, dlq, run, schemas, tail
+from hivebus.cli import agents, dev, dlq, publish, run, schemas, tail
 from hivebus.errors import HivebusError
 
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
     run.register(commands)
+    publish.register_command(commands)
     tail.register(commands)
     agents.register(commands)
     schemas.register_commands(commands)

@@ -39,6 +39,7 @@ def _agents(args: argparse.Namespace) -> int:
         print(f"  subscribes: {', '.join(latest.subscriptions)}")
         print(f"  handles:    {', '.join(latest.handles)}")
         print(f"  emits:      {', '.join(latest.emits) or '-'}")
+        print(f"  outputs:    {', '.join(latest.outputs) or '-'}")
         for instance in live:
             print(f"  instance {instance.instance}  heartbeat {instance.heartbeat_at}")
     if not shown:

@@ -6,10 +6,11 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from hivebus.contracts.endpoints import REGISTRY_ENV
-from hivebus.dev import LocalStack, external_endpoints, smoke
+from hivebus.dev import LocalStack, demo, external_endpoints, smoke
 from hivebus.dev.health import kafka_ok, registry_ok
 from hivebus.dev.java import find_java
 from hivebus.kafka.endpoints import BOOTSTRAP_ENV
@@ -55,6 +56,13 @@ def register(commands: Any) -> None:
     )
     smoke_cmd.add_argument("--count", type=int, default=3, help="events to round-trip (default 3)")
     smoke_cmd.set_defaults(handler=_smoke)
+    demo = sub.add_parser(
+        "demo",
+        help="the seed example: fraud + compliance agents, contract v1 then v2, end to end",
+    )
+    demo.add_argument("--agents", type=Path, default=Path("agents"), help="folder (default agents/)")
+    demo.add_argument("--count", type=int, default=30, help="transactions per phase (default 30)")
+    demo.set_defaults(handler=_demo)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -126,6 +134,11 @@ def _java(args: argparse.Namespace) -> int:
 def _smoke(args: argparse.Namespace) -> int:
     endpoints = external_endpoints() or LocalStack().endpoints
     smoke.run(endpoints, count=args.count)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    demo.run(args.agents, count=args.count)
     return 0
 
 

@@ -40,6 +40,7 @@ class AgentAnnouncement(Record, avsc=Path(__file__).parent / "schemas" / "AgentA
     subscriptions: list[str]
     handles: list[str]
     emits: list[str] = []
+    outputs: list[str] = []
     started_at: str
     heartbeat_at: str
     heartbeat_interval_s: float
@@ -56,7 +57,6 @@ def now() -> str:
 def announcement(
     agent: Agent, instance: str, started_at: str, interval_s: float, emits: set[str], status: str
 ) -> AgentAnnouncement:
-    declared = {h.output for h in agent.handlers if h.output}
     return AgentAnnouncement(
         agent=agent.name,
         version=agent.version,
@@ -65,7 +65,8 @@ def announcement(
         status=status,
         subscriptions=agent.subscriptions,
         handles=agent.handled_types,
-        emits=sorted(emits | declared),
+        emits=sorted(emits),
+        outputs=sorted({h.output for h in agent.handlers if h.output}),
         started_at=started_at,
         heartbeat_at=now(),
         heartbeat_interval_s=interval_s,

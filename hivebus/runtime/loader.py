@@ -37,14 +37,15 @@ def _import(target: str) -> types.ModuleType:
     if target.endswith(".py") or path.exists():
         if not path.is_file():
             raise ConfigError(f"agent file {target} does not exist")
-        return _import_file(path.resolve())
+        return import_file(path.resolve())
     try:
         return importlib.import_module(target)
     except ModuleNotFoundError as error:
         raise ConfigError(f"cannot import agent module {target!r}: {error}") from None
 
 
-def _import_file(path: Path) -> types.ModuleType:
+def import_file(path: Path) -> types.ModuleType:
+    """Import a file as a module of its folder's private package."""
     folder = path.parent
     package = "hivebus_user_" + hashlib.sha1(str(folder).encode()).hexdigest()[:10]
     if package not in sys.modules:
