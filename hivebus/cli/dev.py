@@ -60,7 +60,9 @@ def register(commands: Any) -> None:
         "demo",
         help="the seed example: fraud + compliance agents, contract v1 then v2, end to end",
     )
-    demo.add_argument("--agents", type=Path, default=Path("agents"), help="folder (default agents/)")
+    demo.add_argument(
+        "--agents", type=Path, default=Path("agents"), help="folder (default agents/)"
+    )
     demo.add_argument("--count", type=int, default=30, help="transactions per phase (default 30)")
     demo.set_defaults(handler=_demo)
 

@@ -12,7 +12,14 @@ import fastavro
 from confluent_kafka import Producer
 from fastavro.validation import ValidationError, validate
 
-from hivebus.contracts import Contract, HeaderBuilder, load_contract, load_contracts, register, registry_client
+from hivebus.contracts import (
+    Contract,
+    HeaderBuilder,
+    load_contract,
+    load_contracts,
+    register,
+    registry_client,
+)
 from hivebus.contracts.wire import frame_header
 from hivebus.errors import ConfigError, HivebusError
 from hivebus.kafka.config import producer_config
@@ -29,13 +36,15 @@ def register_command(commands: Any) -> None:
         ),
         epilog=(
             "example: hivebus publish transactions.card --type hivebus.examples.payments."
-            "Transaction --key acct-1 --json '{\"id\": \"t1\", ...}'"
+            'Transaction --key acct-1 --json \'{"id": "t1", ...}\''
         ),
     )
     publish.add_argument("topic")
     publish.add_argument("--type", dest="record", help="the record's Avro full name")
     publish.add_argument("--schema", type=Path, help="a .avsc file instead of --type")
-    publish.add_argument("--schemas", type=Path, default=Path("schemas"), help="folder (default schemas/)")
+    publish.add_argument(
+        "--schemas", type=Path, default=Path("schemas"), help="folder (default schemas/)"
+    )
     publish.add_argument("--json", required=True, help="the event's value as JSON ('-' for stdin)")
     publish.add_argument("--key", help="the record key (the entity the event is about)")
     publish.add_argument("--source", default="hivebus-cli", help="ce_source (default hivebus-cli)")

@@ -71,7 +71,9 @@ def run(agents_dir: Path, count: int = 30, say: Say = print) -> Outcome:
             schema_id = register(client, v2_contract, topic)
             say(f"registered {v2_contract.fullname} v2 for {topic} (schema id {schema_id})")
         v2 = [_transaction(contracts.Transaction, f"v2-{i:04d}", 1000 + i) for i in range(count)]
-        old = [_transaction(contracts.TransactionV1, f"v1-{i:04d}", i) for i in range(count, 2 * count)]
+        old = [
+            _transaction(contracts.TransactionV1, f"v1-{i:04d}", i) for i in range(count, 2 * count)
+        ]
         say(f"\n== publishing {count} v2 and {count} more v1 transactions into the same topics ==")
         asyncio.run(_publish(_interleave(v2, old), "bank-core-mixed"))
         everything = v1 + v2 + old
@@ -162,9 +164,16 @@ def _summary(transactions: list[Record], outcome: Outcome, expected: int, say: S
     say(f"published: {by_version['v1']} v1 and {by_version['v2']} v2 transactions")
     say(f"flagged:   {sum(flagged.values())} (v1: {flagged['v1']}, v2: {flagged['v2']}); "
         f"expected by the fraud rules: {expected}")  # fmt: skip
-    say(f"decided:   {len(outcome.decisions)} -> " + ", ".join(f"{k} {v}" for k, v in sorted(decisions.items())))
+    say(
+        f"decided:   {len(outcome.decisions)} -> "
+        + ", ".join(f"{k} {v}" for k, v in sorted(decisions.items()))
+    )
     unanswered = sorted(set(outcome.flagged) - set(outcome.decisions))
-    say("every flagged transaction has a compliance decision" if not unanswered else f"undecided: {unanswered}")
+    say(
+        "every flagged transaction has a compliance decision"
+        if not unanswered
+        else f"undecided: {unanswered}"
+    )
 
 
 class _Watcher:
@@ -195,7 +204,10 @@ class _Watcher:
             ["transactions.flagged", "compliance.decisions"],
             on_assign=lambda c, partitions: self._joined.set(),
         )
-        flagged_type, decision_type = self._contracts.FlaggedTransaction, self._contracts.ComplianceDecision
+        flagged_type, decision_type = (
+            self._contracts.FlaggedTransaction,
+            self._contracts.ComplianceDecision,
+        )
         while not self._stop.is_set():
             polled = consumer.poll(0.2)
             if polled is None or polled.error() is not None:

@@ -107,7 +107,9 @@ class AgentRunner:
         for tp in consumer.position(assigned):
             _, high = consumer.get_watermark_offsets(tp, cached=True)
             if high >= 0 and tp.offset >= 0:
-                metrics.LAG.labels(self.agent.name, tp.topic, str(tp.partition)).set(high - tp.offset)
+                metrics.LAG.labels(self.agent.name, tp.topic, str(tp.partition)).set(
+                    high - tp.offset
+                )
 
     async def _commit_periodically(self) -> None:
         while True:

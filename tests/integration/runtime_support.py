@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from confluent_kafka.admin import AdminClient
 
 from hivebus import Agent, Context, Publisher, Retry
@@ -25,6 +28,14 @@ def relay_agent(name: str, source: str, output: str, **options: object) -> Agent
         return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
 
     return agent
+
+
+def hivebus(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real `hivebus` command line."""
+    return subprocess.run(
+        [sys.executable, "-m", "hivebus.cli", *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
 
 
 def pings(count: int, keys: int = 5, payload: str = "") -> list[Ping]:

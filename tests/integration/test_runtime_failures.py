@@ -9,12 +9,12 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from hivebus import Agent, Context, Retry
 from hivebus.contracts import Serde
 from hivebus.dev import Endpoints
-from hivebus.runtime.dlq_reader import read_dead_letters, replay
+from hivebus.runtime.dlq_reader import read_dead_letters
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running, wait_for
 from tests.integration.runtime_contracts import Ping, Pong
-from tests.integration.runtime_support import pings, publish, topics
+from tests.integration.runtime_support import hivebus, pings, publish, topics
 
 
 def _flaky_agent(name: str, source: str, output: str, broken: set[str], calls: list[str]) -> Agent:
@@ -95,8 +95,14 @@ async def test_replayed_dead_letters_are_handled_once_the_fault_is_fixed(
             lambda: len(list(read_dead_letters(name, unreplayed_only=True, timeout_s=2))) == 1,
             what="the dead letter",
         )
+        listed = hivebus("dlq", "list", name, "--pending")
+        assert "1 dead letter(s)" in listed.stdout
+        assert "handler/ValueError after 3 attempt(s): cannot handle p1" in listed.stdout
         broken.clear()  # the fix is deployed
-        assert [letter.error["topic"] for letter in replay(name)] == [source]
-        assert replay(name) == []  # already replayed: nothing is sent twice
+        replayed = hivebus("dlq", "replay", name)
+        assert f"-> {source}" in replayed.stdout
+        assert "replayed 1 dead letter(s)" in replayed.stdout
+        again = hivebus("dlq", "replay", name)  # already replayed: nothing is sent twice
+        assert "replayed 0 dead letter(s)" in again.stdout
         got = await read_events(serde, output, Pong, 3)
     assert sorted(r.event.id for r in got) == ["p0", "p1", "p2"]

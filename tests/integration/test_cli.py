@@ -1,0 +1,84 @@
+"""The `hivebus` command line against the real stack, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from hivebus.testing.stack import unique_name
+from hivebus.testing.worker import running
+from tests.integration.runtime_support import hivebus, relay_agent, topics
+
+PING = Path(__file__).parents[1] / "schemas" / "runtime" / "Ping.avsc"
+
+
+def test_publish_then_tail_round_trips_an_event(topic: str) -> None:
+    value = {"id": "cli-1", "key": "acct-9", "seq": 7, "payload": "hello"}
+    published = hivebus(
+        "publish", topic, "--schema", str(PING), "--key", "acct-9", "--json", json.dumps(value)
+    )
+    assert published.returncode == 0, published.stderr
+    event_id = published.stdout.split(" as ")[1].split()[0]
+
+    tailed = hivebus("tail", topic, "--from-beginning", "--max", "1", "--timeout", "20")
+    assert tailed.returncode == 0, tailed.stderr
+    [line] = tailed.stdout.strip().splitlines()
+    assert f"{topic}[0]@0 key=acct-9 type=test.runtime.Ping id={event_id}" in line
+    assert json.loads(line[line.index("{") :]) == value
+
+
+def test_publish_rejects_a_value_that_breaks_the_contract(topic: str) -> None:
+    bad = hivebus("publish", topic, "--schema", str(PING), "--json", '{"id": "x", "seq": "one"}')
+    assert bad.returncode == 1
+    assert "does not fit test.runtime.Ping" in bad.stderr
+
+
+def test_schemas_check_fails_on_an_incompatible_change_and_names_the_field(
+    tmp_path: Path, topic: str
+) -> None:
+    namespace = "test.cli.n" + unique_name("x").split(".")[1]
+    schema = {
+        "type": "record", "name": "Order", "namespace": namespace,
+        "fields": [{"name": "id", "type": "string"}],
+    }  # fmt: skip
+    v1 = tmp_path / "v1" / "Order.avsc"
+    v1.parent.mkdir()
+    v1.write_text(json.dumps(schema))
+    assert hivebus("schemas", "register", str(v1), "--topic", topic).returncode == 0
+
+    changed = {**schema, "fields": [*schema["fields"], {"name": "currency", "type": "string"}]}
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "Order.v2.avsc").write_text(json.dumps(changed))
+    checked = hivebus("schemas", "check", "--schemas", str(local))
+    assert checked.returncode == 1
+    assert f"INCOMPATIBLE {topic}-value" in checked.stdout
+    assert "currency" in checked.stdout
+
+    refused = hivebus("schemas", "register", str(local / "Order.v2.avsc"), "--topic", topic)
+    assert refused.returncode == 1
+    assert f"{topic}-value" in refused.stderr
+
+    compatible = {
+        **schema,
+        "fields": [*schema["fields"], {"name": "note", "type": "string", "default": ""}],
+    }
+    (local / "Order.v2.avsc").write_text(json.dumps(compatible))
+    assert hivebus("schemas", "check", "--schemas", str(local)).returncode == 0
+
+
+async def test_agents_lists_a_running_agent_with_its_subscriptions(admin: AdminClient) -> None:
+    source, output = topics(admin, "listed", partitions=1)
+    agent = relay_agent(unique_name("listed"), source, output)
+    async with running([agent]):
+        listed = hivebus("agents")
+    assert listed.returncode == 0, listed.stderr
+    block = listed.stdout[listed.stdout.index(agent.name) :]
+    assert "1 live instance(s)" in block.splitlines()[0]
+    assert f"subscribes: {source}" in block
+    assert "handles:    test.runtime.Ping" in block
+    assert f"outputs:    {output}" in block
+    after = hivebus("agents")
+    assert agent.name not in after.stdout  # it announced "stopped" when it left
