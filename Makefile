@@ -45,7 +45,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 bench: $(STAMP) ## benchmarks (results in bench/results/)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 up: $(STAMP) ## start the local stack
 	$(BIN)/hivebus dev up

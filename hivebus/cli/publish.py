@@ -74,7 +74,7 @@ def _publish(args: argparse.Namespace) -> int:
     producer = Producer(producer_config("hivebus-cli"))
     failures: list[str] = []
     producer.produce(
-        args.topic, out.getvalue(), key=args.key, headers=headers,
+        args.topic, out.getvalue(), key=args.key, headers=list(headers),
         on_delivery=lambda error, _: failures.append(error.str()) if error else None,
     )  # fmt: skip
     if producer.flush(30) != 0 or failures:

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from hivebus.runtime import Worker
+from hivebus.runtime.worker import tune_gc
 from hivebus.runtime.loader import load_agents
 
 
@@ -41,6 +42,7 @@ def _run(args: argparse.Namespace) -> int:
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     agents = [agent for spec in args.specs for agent in load_agents(spec)]
+    tune_gc()
     worker = Worker(
         agents, metrics_port=args.metrics_port, drain_grace_s=args.grace,
         heartbeat_s=args.heartbeat,

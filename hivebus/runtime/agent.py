@@ -8,6 +8,7 @@ an agent can subscribe to `transactions.*` and also publish to `transactions.fla
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 E = TypeVar("E", bound=Record)
 HandlerResult = Record | Sequence[Record] | None
-HandlerFn = Callable[[E, "Context"], Awaitable[HandlerResult]]
+HandlerFn = Callable[[E, "Context"], Awaitable[HandlerResult] | HandlerResult]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _REGEX_CHARS = set("*?[]^$+(){}|\\")
@@ -53,6 +54,7 @@ class Handler:
     fn: HandlerFn[Any]
     output: str | None
     pattern: re.Pattern[str] | None
+    is_async: bool = True
 
     def matches(self, topic: str) -> bool:
         if self.pattern is None:
@@ -98,16 +100,19 @@ class Agent:
     def on(
         self, topic: str, event_type: type[E], *, output: str | None = None
     ) -> Callable[[HandlerFn[E]], HandlerFn[E]]:
-        """Register an async handler for `event_type` records on a topic or topic pattern.
+        """Register a handler for `event_type` records on a topic or topic pattern.
 
-        Records the handler returns are published to `output`, keyed like the input.
+        Records the handler returns are published to `output`, keyed like the input. An
+        `async def` handler runs concurrently with others (up to `max_in_flight`); a plain
+        `def` handler runs inline on the event loop, so keep it quick and free of I/O.
         """
         if not (isinstance(event_type, type) and issubclass(event_type, Record)):
             raise ConfigError(f"{event_type!r} is not a contract (a hivebus Record subclass)")
         pattern = compile_subscription(topic)
 
         def register(fn: HandlerFn[E]) -> HandlerFn[E]:
-            self.handlers.append(Handler(topic, event_type, fn, output, pattern))
+            is_async = inspect.iscoroutinefunction(fn)
+            self.handlers.append(Handler(topic, event_type, fn, output, pattern, is_async))
             return fn
 
         return register

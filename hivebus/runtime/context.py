@@ -39,9 +39,8 @@ class Context:
         "topic",
     )
 
-    def __init__(
+    def __init__(  # positional: one is made per handler attempt, on the hot path
         self,
-        *,
         agent: str,
         topic: str,
         partition: int,
@@ -52,6 +51,7 @@ class Context:
         outputs: Outputs,
         llm_factory: Callable[[], LLM],
         log: logging.Logger,
+        /,
     ) -> None:
         self.agent = agent
         self.topic = topic

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, Message, TopicPartition
 
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hivebus.runtime")
 _NO_ROUTE = object()
+_NO_OUTPUT = (
+    "handler {} returned events but declares no output topic "
+    "(use @agent.on(..., output='topic') or ctx.publish)"
+)
 
 
 class HandlerOutputError(Exception):
@@ -79,14 +83,18 @@ class Dispatcher:
         self.revocations = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
+        self._draining = 0  # revocations waiting for in-flight work
         self._dlq = dlq_topic(agent.name)
         self._log = logging.getLogger(f"hivebus.agent.{agent.name}")
-        self._in_flight = metrics.in_flight(agent.name)
+        self.stats = metrics.AgentStats(agent.name)
+        self._latency = self.stats
+        self._loop = asyncio.get_running_loop()
 
     # ---- intake (called by the consumer thread's hand-over, on the loop) ----
 
     def on_batch(self, messages: list[Consumed]) -> None:
-        name, offsets_of, scheduler = self.agent.name, self.offsets, self.scheduler
+        offsets_of, scheduler, ordering = self.offsets, self.scheduler, self._ordering
+        counts: dict[str, int] = {}
         for message in messages:
             error = message.error()
             if error is not None:
@@ -97,113 +105,170 @@ class Dispatcher:
             offsets = offsets_of.get(partition)
             if offsets is None:  # revoked while the batch was in transit
                 continue
-            metrics.consumed(name, topic).inc()
+            counts[topic] = counts.get(topic, 0) + 1
             offset = message.offset()
             offsets.track(offset)
             if offsets.already_done(offset):
                 offsets.complete(offset)
                 continue
             job = Job(self, message, partition)
-            scheduler.admit(job, partition, lane_of(self._ordering, topic, number, message.key()))
+            scheduler.admit(job, partition, lane_of(ordering, topic, number, message.key()))
+        consumed = self.stats.consumed
+        for topic, count in counts.items():
+            consumed[topic] = consumed.get(topic, 0) + count
         self._pump()
         paused = scheduler.to_pause()
         if paused:
             self.consumer.pause([TopicPartition(t, p) for t, p in paused])
 
     def _pump(self) -> None:
-        loop = asyncio.get_running_loop()
-        while (ready := self.scheduler.next_ready()) is not None:
+        active, next_ready = self.active, self.scheduler.next_ready
+        while (ready := next_ready()) is not None:
             job, partition, lane = ready
             job.lane = lane
-            self.active[partition] = self.active.get(partition, 0) + 1
-            task = loop.create_task(self._run(job))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        self._in_flight.set(self.scheduler.running)
+            active[partition] = active.get(partition, 0) + 1
+            self._start(job)
+        self.stats.in_flight = self.scheduler.running
         resumed = self.scheduler.to_resume()
         if resumed:
             self.consumer.resume([TopicPartition(t, p) for t, p in resumed])
 
     # ---- one record ----
+    #
+    # A sync handler (`def`) runs inline, right here in the pump: fast transforms pay for no
+    # task. An async handler (`async def`) runs as a task, so slow calls overlap. A failed
+    # attempt of either kind retries in a task, so backoff never blocks the loop.
 
-    async def _run(self, job: Job) -> None:
+    def _start(self, job: Job) -> None:
+        prepared = self._prepare(job)
+        if prepared is None:  # skipped, or already on its way to the dead-letter topic
+            self._handled(job)
+            return
+        handler, event = prepared
+        if handler.is_async:
+            self._spawn(self._run(job, handler, event, 1))
+        elif self._attempt_inline(job, handler, event, 1):
+            self._handled(job)
+        else:
+            self._spawn(self._run(job, handler, event, 2))
+
+    def _prepare(self, job: Job) -> tuple[Handler, Record] | None:
+        """Decode and route; None when the record is skipped or dead-lettered."""
+        message = job.message
+        value = message.value() or b""
         try:
-            await self._handle(job)
+            writer = self.serde.writer(value)
+            handler = self._route(message.topic(), writer.fullname)
+            if handler is None:
+                metrics.ignored(self.agent.name, message.topic()).inc()
+                return None
+            event = self.serde.decode(value, handler.event_type)
+        except UndecodableRecord as error:
+            job.send_to_dead_letters(Failure("undecodable", error.reason, str(error), 0))
+            return None
+        except Exception as error:  # e.g. the registry unreachable for a new schema id:
+            # the record itself may be fine, so it waits in the dead-letter topic for replay.
+            job.send_to_dead_letters(Failure("runtime", type(error).__name__, str(error), 0))
+            return None
+        job.meta = parse_headers(message.headers())
+        raw_key = message.key()
+        job.key = raw_key.decode(errors="replace") if raw_key is not None else None
+        return handler, event
+
+    def _context(self, job: Job, attempt: int) -> Context:
+        message = job.message
+        return Context(
+            self.agent.name, message.topic(), message.partition(), message.offset(), job.key,
+            job.meta, attempt, job, self.llm_factory, self._log,
+        )  # fmt: skip
+
+    def _attempt_inline(self, job: Job, handler: Handler, event: Record, attempt: int) -> bool:
+        """One attempt of a sync handler; True when the record is done with (or dead)."""
+        ctx = self._context(job, attempt)
+        started = time.perf_counter()
+        try:
+            result = handler.fn(event, ctx)
+            if result is not None:
+                self._emit_result(handler, result, job, ctx)
+        except Exception as error:
+            return self._failed(job, error, attempt)
+        self._latency.observe(time.perf_counter() - started)
+        return True
+
+    async def _run(self, job: Job, handler: Handler, event: Record, first: int) -> None:
+        try:
+            for attempt in range(first, self.agent.retry.attempts + 1):
+                if attempt > 1:
+                    await asyncio.sleep(self.agent.retry.delay(attempt - 1))
+                if not handler.is_async:
+                    if self._attempt_inline(job, handler, event, attempt):
+                        return
+                    continue
+                ctx = self._context(job, attempt)
+                started = time.perf_counter()
+                try:
+                    result = await self._await_handler(handler, event, ctx)
+                    if result is not None:
+                        self._emit_result(handler, result, job, ctx)
+                except Exception as error:
+                    if self._failed(job, error, attempt):
+                        return
+                    continue
+                self._latency.observe(time.perf_counter() - started)
+                return
         except Exception as error:  # a runtime fault: never lose the record
             self._log.exception("unexpected failure handling %s", _where(job.message))
             job.send_to_dead_letters(Failure("runtime", type(error).__name__, str(error), 0))
         finally:
-            self.scheduler.finish(job.lane)
-            job.handler_done = True
-            job.finish_if_done()
+            self._handled(job)
             self._pump()
 
-    async def _handle(self, job: Job) -> None:
-        message = job.message
-        value = message.value() or b""
-        topic = message.topic()
-        try:
-            writer = self.serde.writer(value)
-            handler = self._route(topic, writer.fullname)
-            if handler is None:
-                metrics.ignored(self.agent.name, topic).inc()
-                return
-            event = self.serde.decode(value, handler.event_type)
-        except UndecodableRecord as error:
-            job.send_to_dead_letters(Failure("undecodable", error.reason, str(error), 0))
-            return
-        meta = parse_headers(message.headers())
-        raw_key = message.key()
-        key = raw_key.decode(errors="replace") if raw_key is not None else None
-        retry = self.agent.retry
-        for attempt in range(1, retry.attempts + 1):
-            ctx = Context(
-                agent=self.agent.name, topic=topic, partition=message.partition(),
-                offset=message.offset(), key=key, meta=meta, attempt=attempt, outputs=job,
-                llm_factory=self.llm_factory, log=self._log,
-            )  # fmt: skip
-            started = time.perf_counter()
-            try:
-                result = await self._attempt(handler, event, ctx)
-                if result is not None:
-                    await self._publish_result(handler, result, job, ctx)
-                metrics.latency(self.agent.name).observe(time.perf_counter() - started)
-                return
-            except Exception as error:
-                metrics.failed(self.agent.name, topic).inc()
-                if attempt == retry.attempts:
-                    self._log.warning(
-                        "%s failed after %d attempts (%s: %s): dead-lettered",
-                        _where(message), attempt, type(error).__name__, error,
-                    )  # fmt: skip
-                    job.send_to_dead_letters(
-                        Failure("handler", type(error).__name__, str(error), attempt)
-                    )
-                    return
-                metrics.retries(self.agent.name, topic).inc()
-                await asyncio.sleep(retry.delay(attempt))
+    def _failed(self, job: Job, error: Exception, attempt: int) -> bool:
+        """Count a failed attempt; dead-letter after the last. True when no retry follows."""
+        topic = job.message.topic()
+        metrics.failed(self.agent.name, topic).inc()
+        if attempt < self.agent.retry.attempts:
+            metrics.retries(self.agent.name, topic).inc()
+            return False
+        self._log.warning(
+            "%s failed after %d attempts (%s: %s): dead-lettered",
+            _where(job.message), attempt, type(error).__name__, error,
+        )  # fmt: skip
+        job.send_to_dead_letters(Failure("handler", type(error).__name__, str(error), attempt))
+        return True
 
-    async def _attempt(self, handler: Handler, event: Record, ctx: Context) -> object:
+    def _handled(self, job: Job) -> None:
+        """The handler is finished with this record: free its lane and slot."""
+        self.scheduler.finish(job.lane)
+        job.handler_done = True
+        job.finish_if_done()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _await_handler(self, handler: Handler, event: Record, ctx: Context) -> object:
         timeout = self.agent.handler_timeout_s
+        awaitable = handler.fn(event, ctx)
         if timeout is None:
-            return await handler.fn(event, ctx)
-        return await asyncio.wait_for(handler.fn(event, ctx), timeout)
+            return await awaitable  # type: ignore[misc]
+        return await asyncio.wait_for(awaitable, timeout)  # type: ignore[arg-type]
 
-    async def _publish_result(
-        self, handler: Handler, result: object, job: Job, ctx: Context
-    ) -> None:
-        records = [result] if isinstance(result, Record) else list(result)  # type: ignore[call-overload]
-        if not records:
+    def _emit_result(self, handler: Handler, result: object, job: Job, ctx: Context) -> None:
+        output = handler.output
+        if isinstance(result, Record):
+            if output is None:
+                raise HandlerOutputError(_NO_OUTPUT.format(handler.fn.__name__))
+            job.emit(output, result, ctx.key, ctx)
             return
-        if handler.output is None:
-            raise HandlerOutputError(
-                f"handler {handler.fn.__name__} returned events but declares no output topic "
-                "(use @agent.on(..., output='topic') or ctx.publish)"
-            )
+        records = list(result)  # type: ignore[call-overload]
+        if records and output is None:
+            raise HandlerOutputError(_NO_OUTPUT.format(handler.fn.__name__))
         for record in records:
             if not isinstance(record, Record):
                 raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
-            await job.publish(handler.output, record, key=ctx.key, ctx=ctx)
+            job.emit(output, record, ctx.key, ctx)  # type: ignore[arg-type]
 
     def _route(self, topic: str, fullname: str) -> Handler | None:
         route = self._routes.get((topic, fullname), _NO_ROUTE)
@@ -219,9 +284,6 @@ class Dispatcher:
         if encoder is None:
             encoder = self._encoders[(topic, model)] = self.serde.encoder(topic, model)
         return encoder
-
-    def count_produced(self, topic: str) -> None:
-        metrics.produced(self.agent.name, topic).inc()
 
     def write_dead_letter(self, job: Job, failure: Failure) -> None:
         message = job.message
@@ -250,7 +312,8 @@ class Dispatcher:
             offsets.complete(job.message.offset())
         if partition in self.active:
             self.active[partition] -= 1
-        self._changed.set()
+        if self._draining:
+            self._changed.set()
 
     # ---- commits and rebalances ----
 
@@ -285,6 +348,19 @@ class Dispatcher:
         gone = [(tp.topic, tp.partition) for tp in partitions]
         self.revocations += 1
         self.scheduler.drop(gone)  # never started: their offsets stay incomplete
+        self._draining += 1
+        try:
+            await self._drain(gone, lost)
+        finally:
+            self._draining -= 1
+        offsets = [] if lost else self.committable(gone)
+        for partition in gone:
+            self.offsets.pop(partition, None)
+            self.active.pop(partition, None)
+        self._log.info("%s %s", "lost" if lost else "revoked", _names(partitions))
+        return offsets
+
+    async def _drain(self, gone: list[Partition], lost: bool) -> None:
         if not lost:
             deadline = time.monotonic() + self.drain_grace_s
             while any(self.active.get(p, 0) for p in gone):
@@ -297,12 +373,6 @@ class Dispatcher:
                     await asyncio.wait_for(self._changed.wait(), remaining)
                 except TimeoutError:
                     pass
-        offsets = [] if lost else self.committable(gone)
-        for partition in gone:
-            self.offsets.pop(partition, None)
-            self.active.pop(partition, None)
-        self._log.info("%s %s", "lost" if lost else "revoked", _names(partitions))
-        return offsets
 
     def _consumer_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._PARTITION_EOF:

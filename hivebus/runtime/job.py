@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError, Message
 
 from hivebus.kafka.records import Consumed
 
-from hivebus.contracts import Record
+from hivebus.contracts import EventMeta, Record
 from hivebus.runtime.deadletter import Failure
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ class Job:
     __slots__ = (
         "closed",
         "dead",
+        "key",
+        "meta",
         "delivery_error",
         "dispatcher",
         "handler_done",
@@ -47,8 +49,14 @@ class Job:
         self.delivery_error: KafkaError | None = None
         self.dead = False
         self.closed = False
+        self.meta: EventMeta | None = None  # parsed once, when the record starts
+        self.key: str | None = None
 
     async def publish(self, topic: str, record: Record, *, key: str | None, ctx: Context) -> None:
+        self.emit(topic, record, key, ctx)
+
+    def emit(self, topic: str, record: Record, key: str | None, ctx: Context) -> None:
+        """Encode and produce an output; the job completes only once the broker acks it."""
         d = self.dispatcher
         value = d.encoder(topic, type(record)).encode(record)
         meta = ctx.meta
@@ -86,5 +94,5 @@ class Job:
         if error is not None:
             self.delivery_error = error
         else:
-            self.dispatcher.count_produced(message.topic() or "")
+            self.dispatcher.stats.count_produced(message.topic() or "")
         self.finish_if_done()

@@ -135,3 +135,7 @@ async def test_events_of_types_without_a_handler_are_skipped(
         "hivebus_events_ignored_total", {"agent": agent.name, "topic": source}
     )
     assert ignored == 3
+    consumed = REGISTRY.get_sample_value(
+        "hivebus_events_consumed_total", {"agent": agent.name, "topic": source}
+    )
+    assert consumed == 4
