@@ -51,7 +51,8 @@ def main() -> int:
 def render(results: dict[str, Any]) -> str:
     env = results["environment"]
     lines = [
-        f"# hivebus benchmarks ({'quick' if results['quick'] else 'full'} run, {results['seconds']:.0f} s)",
+        f"# hivebus benchmarks ({'quick' if results['quick'] else 'full'} run, "
+        f"{results['seconds']:.0f} s)",
         "",
         f"Machine: {env['cpus']} CPUs, {env['machine']}, Python {env['python']}; "
         f"confluent-kafka {env['confluent-kafka']} (librdkafka {env['librdkafka']}), "
@@ -61,21 +62,25 @@ def render(results: dict[str, Any]) -> str:
     for workload in results["workloads"]:
         if workload["workload"] == "pass-through":
             lines += [
-                f"## (a) pass-through: {workload['count']:,} events, {workload['partitions']} partitions, "
+                f"## (a) pass-through: {workload['count']:,} events, "
+                f"{workload['partitions']} partitions, "
                 f"median of {workload['rounds']} alternating rounds",
                 "",
-                "| system | events/s | µs/event | CPU s per 1k events | vs raw Avro loop | vs raw bytes loop |",
+                "| system | events/s | µs/event | CPU s per 1k events "
+                "| vs raw Avro loop | vs raw bytes loop |",
                 "| --- | ---: | ---: | ---: | ---: | ---: |",
             ]
             for name, s in workload["systems"].items():
                 lines.append(
                     f"| {name} | {s['events_per_s']:,.0f} | {s['us_per_event']:.1f} | "
-                    f"{s['cpu_s_per_1k']:.3f} | {s['vs_raw_avro']:.2f}x | {s['vs_raw_bytes']:.3f}x |"
+                    f"{s['cpu_s_per_1k']:.3f} | {s['vs_raw_avro']:.2f}x | "
+                    f"{s['vs_raw_bytes']:.3f}x |"
                 )
             lines.append("")
         else:
             lines += [
-                f"## (b) slow handler: {workload['count']:,} events, 1 partition, 1,000 keys, 200 ms each",
+                f"## (b) slow handler: {workload['count']:,} events, 1 partition, "
+                "1,000 keys, 200 ms each",
                 "",
                 "| events/s | ideal | fraction of ideal | per-key order violations |",
                 "| ---: | ---: | ---: | ---: |",

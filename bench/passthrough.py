@@ -47,18 +47,24 @@ def preload(topic: str, count: int, partitions: int, keys: int) -> None:
     producer.flush(120)
 
 
-def run(count: int, rounds: int, partitions: int = 3, keys: int = 10_000, say: Any = print) -> dict[str, Any]:
+def run(
+    count: int, rounds: int, partitions: int = 3, keys: int = 10_000, say: Any = print
+) -> dict[str, Any]:
     topic = f"bench.passthrough.{uuid.uuid4().hex[:8]}"
-    say(f"(a) pass-through: preloading {count:,} Avro events into {topic} ({partitions} partitions)")
+    say(
+        f"(a) pass-through: preloading {count:,} Avro events into {topic} ({partitions} partitions)"
+    )
     preload(topic, count, partitions, keys)
-    ensure_topics(admin_client(), [TopicSpec(f"{topic}.{s}", partitions=partitions) for s in SYSTEMS])
+    ensure_topics(
+        admin_client(), [TopicSpec(f"{topic}.{s}", partitions=partitions) for s in SYSTEMS]
+    )
     runs: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
     for round_no in range(1, rounds + 1):
         for system in SYSTEMS:
+            command = [sys.executable, "-m", "bench.systems", system, topic, f"{topic}.{system}"]
             done = subprocess.run(
-                [sys.executable, "-m", "bench.systems", system, topic, f"{topic}.{system}", str(count)],
-                capture_output=True, text=True, timeout=900, check=False,
-            )  # fmt: skip
+                [*command, str(count)], capture_output=True, text=True, timeout=900, check=False
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"{system} failed:\n{done.stderr[-2000:]}")
             result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -70,10 +76,22 @@ def run(count: int, rounds: int, partitions: int = 3, keys: int = 10_000, say: A
     for system, results in runs.items():
         summary[system] = {
             "events_per_s": statistics.median(r["events"] / r["seconds"] for r in results),
-            "cpu_s_per_1k": statistics.median(1000 * r["cpu_seconds"] / r["events"] for r in results),
+            "cpu_s_per_1k": statistics.median(
+                1000 * r["cpu_seconds"] / r["events"] for r in results
+            ),
             "us_per_event": statistics.median(1e6 * r["seconds"] / r["events"] for r in results),
         }
     for system in SYSTEMS:
-        summary[system]["vs_raw_avro"] = summary[system]["events_per_s"] / summary["raw-avro"]["events_per_s"]
-        summary[system]["vs_raw_bytes"] = summary[system]["events_per_s"] / summary["raw-bytes"]["events_per_s"]
-    return {"workload": "pass-through", "count": count, "rounds": rounds, "partitions": partitions, "systems": summary}
+        summary[system]["vs_raw_avro"] = (
+            summary[system]["events_per_s"] / summary["raw-avro"]["events_per_s"]
+        )
+        summary[system]["vs_raw_bytes"] = (
+            summary[system]["events_per_s"] / summary["raw-bytes"]["events_per_s"]
+        )
+    return {
+        "workload": "pass-through",
+        "count": count,
+        "rounds": rounds,
+        "partitions": partitions,
+        "systems": summary,
+    }

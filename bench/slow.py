@@ -8,6 +8,7 @@ order violations (a key's events handled out of publish order).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections import defaultdict
@@ -23,7 +24,13 @@ from hivebus.kafka.config import producer_config
 from hivebus.testing.worker import running
 
 
-def run(count: int = 5000, keys: int = 1000, delay_s: float = 0.2, max_in_flight: int = 256, say: Any = print) -> dict[str, Any]:
+def run(
+    count: int = 5000,
+    keys: int = 1000,
+    delay_s: float = 0.2,
+    max_in_flight: int = 256,
+    say: Any = print,
+) -> dict[str, Any]:
     topic = f"bench.slow.{uuid.uuid4().hex[:8]}"
     ensure_topics(admin_client(), [TopicSpec(topic, partitions=1)])
     encoder = Serde(registry_client()).encoder(topic, Payment)
@@ -32,11 +39,18 @@ def run(count: int = 5000, keys: int = 1000, delay_s: float = 0.2, max_in_flight
         value = payment(i, keys)
         producer.produce(topic, encoder.encode(Payment(**value)), key=str(value["account"]))
     producer.flush(60)
-    say(f"(b) slow handler: {count:,} events, 1 partition, {keys:,} keys, {delay_s * 1000:.0f} ms each, max_in_flight {max_in_flight}")
-    return asyncio.run(_measure(topic, count, delay_s, max_in_flight, min(keys, max_in_flight) / delay_s))
+    say(
+        f"(b) slow handler: {count:,} events, 1 partition, {keys:,} keys, "
+        f"{delay_s * 1000:.0f} ms each, max_in_flight {max_in_flight}"
+    )
+    return asyncio.run(
+        _measure(topic, count, delay_s, max_in_flight, min(keys, max_in_flight) / delay_s)
+    )
 
 
-async def _measure(topic: str, count: int, delay_s: float, max_in_flight: int, ideal: float) -> dict[str, Any]:
+async def _measure(
+    topic: str, count: int, delay_s: float, max_in_flight: int, ideal: float
+) -> dict[str, Any]:
     agent = Agent(f"bench-slow-{uuid.uuid4().hex[:8]}", max_in_flight=max_in_flight)
     seen: dict[str, list[int]] = defaultdict(list)
     clock: dict[str, float] = {}
@@ -54,11 +68,14 @@ async def _measure(topic: str, count: int, delay_s: float, max_in_flight: int, i
     async with running([agent], wait_for_assignment=True):
         await asyncio.wait_for(done.wait(), timeout=count * delay_s + 120)
     elapsed = clock["last"] - clock["first"]
-    violations = sum(
-        sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b < a) for seqs in seen.values()
-    )
+    violations = sum(sum(1 for a, b in itertools.pairwise(seqs) if b < a) for seqs in seen.values())
     rate = count / elapsed
     return {
-        "workload": "slow-handler", "count": count, "events_per_s": rate, "ideal_events_per_s": ideal,
-        "fraction_of_ideal": rate / ideal, "order_violations": violations, "seconds": elapsed,
-    }  # fmt: skip
+        "workload": "slow-handler",
+        "count": count,
+        "events_per_s": rate,
+        "ideal_events_per_s": ideal,
+        "fraction_of_ideal": rate / ideal,
+        "order_violations": violations,
+        "seconds": elapsed,
+    }

@@ -8,8 +8,8 @@ import logging
 from typing import Any
 
 from hivebus.runtime import Worker
-from hivebus.runtime.worker import tune_gc
 from hivebus.runtime.loader import load_agents
+from hivebus.runtime.worker import tune_gc
 
 
 def register(commands: Any) -> None:

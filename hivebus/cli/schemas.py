@@ -40,7 +40,10 @@ def register_commands(commands: Any) -> None:
         "register",
         help="register contracts for topics (TopicNameStrategy, or per record with --multi-type)",
         description="Register each .avsc for each --topic; exit 1 if the registry refuses one.",
-        epilog="example: hivebus schemas register schemas/payments/Transaction.v2.avsc --topic transactions.card",
+        epilog=(
+            "example: hivebus schemas register schemas/payments/Transaction.v2.avsc "
+            "--topic transactions.card"
+        ),
     )
     reg.add_argument("files", nargs="+", type=Path, metavar="file.avsc")
     reg.add_argument("--topic", action="append", required=True, help="topic (repeatable)")

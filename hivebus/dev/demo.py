@@ -216,8 +216,11 @@ class _Watcher:
             if message.topic() == "transactions.flagged":
                 flag = self._serde.decode(message.value() or b"", flagged_type)
                 self._outcome.flagged[flag.tx_id] = flag
-                self._say(f"FLAGGED   {flag.tx_id}  {flag.channel:<4} {flag.amount:>12,.2f} "
-                          f"{flag.currency}  risk {flag.risk:.2f}  ({'; '.join(flag.reasons)})")  # fmt: skip
+                reasons = "; ".join(flag.reasons)
+                self._say(
+                    f"FLAGGED   {flag.tx_id}  {flag.channel:<4} {flag.amount:>12,.2f} "
+                    f"{flag.currency}  risk {flag.risk:.2f}  ({reasons})"
+                )
             else:
                 decision = self._serde.decode(message.value() or b"", decision_type)
                 self._outcome.decisions[decision.tx_id] = decision.model_dump()

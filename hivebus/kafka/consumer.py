@@ -23,9 +23,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from hivebus.kafka.records import Consumed, consumed
-
 from hivebus.errors import ConfigError
+from hivebus.kafka.records import Consumed, consumed
 
 log = logging.getLogger("hivebus.kafka")
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
+from pydantic import Field
 
 from hivebus.contracts import Record, Serde
 from hivebus.kafka.admin import TopicSpec
@@ -39,8 +40,8 @@ class AgentAnnouncement(Record, avsc=Path(__file__).parent / "schemas" / "AgentA
     status: str
     subscriptions: list[str]
     handles: list[str]
-    emits: list[str] = []
-    outputs: list[str] = []
+    emits: list[str] = Field(default_factory=list)
+    outputs: list[str] = Field(default_factory=list)
     started_at: str
     heartbeat_at: str
     heartbeat_interval_s: float

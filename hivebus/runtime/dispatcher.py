@@ -9,6 +9,7 @@ and scheduler.py for what runs when.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -344,7 +345,7 @@ class Dispatcher:
         self._log.info("assigned %s", _names(committed))
 
     async def revoke(self, partitions: list[TopicPartition], lost: bool) -> list[TopicPartition]:
-        """Stop work for these partitions, wait (up to the grace) for what runs, say what to commit."""
+        """Stop work for these partitions, drain what runs (up to the grace), say what to commit."""
         gone = [(tp.topic, tp.partition) for tp in partitions]
         self.revocations += 1
         self.scheduler.drop(gone)  # never started: their offsets stay incomplete
@@ -369,10 +370,8 @@ class Dispatcher:
                     self._log.warning("drain grace expired; unfinished work will run again")
                     break
                 self._changed.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), remaining)
-                except TimeoutError:
-                    pass
 
     def _consumer_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._PARTITION_EOF:

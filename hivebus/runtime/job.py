@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, Message
 
-from hivebus.kafka.records import Consumed
-
 from hivebus.contracts import EventMeta, Record
+from hivebus.kafka.records import Consumed
 from hivebus.runtime.deadletter import Failure
 
 if TYPE_CHECKING:
@@ -26,13 +25,13 @@ class Job:
     __slots__ = (
         "closed",
         "dead",
-        "key",
-        "meta",
         "delivery_error",
         "dispatcher",
         "handler_done",
+        "key",
         "lane",
         "message",
+        "meta",
         "partition",
         "pending",
     )

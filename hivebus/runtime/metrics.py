@@ -26,7 +26,9 @@ RETRIES = Counter("hivebus_retries_total", "Handler retries", ["agent", "topic"]
 DEAD_LETTERS = Counter(
     "hivebus_dead_letters_total", "Events sent to the dead-letter topic", ["agent", "topic", "kind"]
 )
-LAG = Gauge("hivebus_consumer_lag", "High watermark minus position", ["agent", "topic", "partition"])
+LAG = Gauge(
+    "hivebus_consumer_lag", "High watermark minus position", ["agent", "topic", "partition"]
+)
 
 BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -34,7 +36,15 @@ BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 class AgentStats:
     """Hot-path counters of one agent in this process."""
 
-    __slots__ = ("__weakref__", "agent", "buckets", "consumed", "in_flight", "latency_sum", "produced")
+    __slots__ = (
+        "__weakref__",
+        "agent",
+        "buckets",
+        "consumed",
+        "in_flight",
+        "latency_sum",
+        "produced",
+    )
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
@@ -67,7 +77,9 @@ class _StatsCollector(Collector):
             "hivebus_events_consumed", "Events received", labels=["agent", "topic"]
         )
         produced = CounterMetricFamily(
-            "hivebus_events_produced", "Events published and acknowledged", labels=["agent", "topic"]
+            "hivebus_events_produced",
+            "Events published and acknowledged",
+            labels=["agent", "topic"],
         )
         in_flight = GaugeMetricFamily("hivebus_in_flight", "Handlers running now", labels=["agent"])
         latency = HistogramMetricFamily(

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Partition = tuple[str, int]
 
 
-class Ordering(str, Enum):
+class Ordering(StrEnum):
     KEY = "key"
     PARTITION = "partition"
     UNORDERED = "unordered"

@@ -98,7 +98,7 @@ def _replica(name: str, source: str, output: str) -> subprocess.Popen[bytes]:
         "RELAY_DELAY_S": "0.02",
     }  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-m", "hivebus.cli", "run", str(RELAY), "--heartbeat", "1", "--grace", "3"],
+        [sys.executable, "-m", "hivebus.cli", "run", str(RELAY), "--heartbeat=1", "--grace=3"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 

@@ -10,7 +10,6 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-
 from prometheus_client import REGISTRY
 
 from hivebus import Agent, Context, Publisher
@@ -20,7 +19,7 @@ from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running, wait_for
 from tests.integration.conftest import create_topic
-from tests.integration.runtime_contracts import Ping, Pong
+from tests.integration.runtime_contracts import Pong
 from tests.integration.runtime_support import pings, publish, relay_agent, topics
 
 
@@ -113,7 +112,7 @@ async def test_a_regex_subscription_picks_up_a_topic_created_later(
 async def test_events_of_types_without_a_handler_are_skipped(
     admin: AdminClient, registry: SchemaRegistryClient
 ) -> None:
-    source, output = topics(admin, "mixed")
+    source, _ = topics(admin, "mixed")
     # This agent handles Pong only; the Ping events on its topic are not its business.
     agent = Agent(unique_name("pong-only"))
     seen: list[str] = []

@@ -60,5 +60,5 @@ def test_handlers_must_name_a_contract_and_a_valid_pattern() -> None:
 def test_retry_backoff_doubles_up_to_its_cap() -> None:
     retry = Retry(attempts=5, backoff_s=0.5, max_backoff_s=3)
     assert [retry.delay(n) for n in range(1, 5)] == [0.5, 1.0, 2.0, 3.0]
-    with pytest.raises(ConfigError, match="Retry.attempts"):
+    with pytest.raises(ConfigError, match=r"Retry\.attempts"):
         Retry(attempts=0)
