@@ -55,6 +55,7 @@ class Handler:
     output: str | None
     pattern: re.Pattern[str] | None
     is_async: bool = True
+    output_multi_type: bool = False
 
     def matches(self, topic: str) -> bool:
         if self.pattern is None:
@@ -98,13 +99,20 @@ class Agent:
             ) from None
 
     def on(
-        self, topic: str, event_type: type[E], *, output: str | None = None
+        self,
+        topic: str,
+        event_type: type[E],
+        *,
+        output: str | None = None,
+        output_multi_type: bool = False,
     ) -> Callable[[HandlerFn[E]], HandlerFn[E]]:
         """Register a handler for `event_type` records on a topic or topic pattern.
 
         Records the handler returns are published to `output`, keyed like the input. An
         `async def` handler runs concurrently with others (up to `max_in_flight`); a plain
         `def` handler runs inline on the event loop, so keep it quick and free of I/O.
+        `output_multi_type` registers results as `<output>-<record name>`
+        (TopicRecordNameStrategy), for an output topic that carries several event types.
         """
         if not (isinstance(event_type, type) and issubclass(event_type, Record)):
             raise ConfigError(f"{event_type!r} is not a contract (a hivebus Record subclass)")
@@ -112,7 +120,9 @@ class Agent:
 
         def register(fn: HandlerFn[E]) -> HandlerFn[E]:
             is_async = inspect.iscoroutinefunction(fn)
-            self.handlers.append(Handler(topic, event_type, fn, output, pattern, is_async))
+            self.handlers.append(
+                Handler(topic, event_type, fn, output, pattern, is_async, output_multi_type)
+            )
             return fn
 
         return register

@@ -19,7 +19,7 @@ class Outputs(Protocol):
     """Where a handler's published records go: the runtime tracks their acknowledgements."""
 
     async def publish(
-        self, topic: str, record: Record, *, key: str | None, ctx: Context
+        self, topic: str, record: Record, *, key: str | None, ctx: Context, multi_type: bool
     ) -> None: ...
 
 
@@ -64,12 +64,17 @@ class Context:
         self._llm_factory = llm_factory
         self.log = log
 
-    async def publish(self, topic: str, record: Record, *, key: str | None = None) -> None:
+    async def publish(
+        self, topic: str, record: Record, *, key: str | None = None, multi_type: bool = False
+    ) -> None:
         """Publish an event caused by the one being handled (key defaults to the input's).
 
         The input is marked done only after the broker has acknowledged this record.
+        `multi_type` registers the contract as `<topic>-<record name>` (TopicRecordNameStrategy),
+        for topics that carry several event types.
         """
-        await self._outputs.publish(topic, record, key=self.key if key is None else key, ctx=self)
+        key = self.key if key is None else key
+        await self._outputs.publish(topic, record, key=key, ctx=self, multi_type=multi_type)
 
     async def step(self, name: str, fn: Callable[..., Awaitable[T] | T], *args: Any) -> T:
         """Run one unit of work with side effects (an LLM call, a tool call).

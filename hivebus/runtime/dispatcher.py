@@ -78,7 +78,7 @@ class Dispatcher:
         self.active: dict[Partition, int] = {}  # started and not yet complete
         self._ordering = Ordering(agent.ordering)
         self._routes: dict[tuple[str, str], Handler | object] = {}
-        self._encoders: dict[tuple[str, type[Record]], Encoder] = {}
+        self._encoders: dict[tuple[str, type[Record], bool], Encoder] = {}
         self.emitted: set[str] = set()  # record types published so far, for the directory
         self.assignments = 0  # rebalance callbacks seen: a test and operator signal
         self.revocations = 0
@@ -261,7 +261,7 @@ class Dispatcher:
         if isinstance(result, Record):
             if output is None:
                 raise HandlerOutputError(_NO_OUTPUT.format(handler.fn.__name__))
-            job.emit(output, result, ctx.key, ctx)
+            job.emit(output, result, ctx.key, ctx, handler.output_multi_type)
             return
         records = list(result)  # type: ignore[call-overload]
         if records and output is None:
@@ -269,7 +269,7 @@ class Dispatcher:
         for record in records:
             if not isinstance(record, Record):
                 raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
-            job.emit(output, record, ctx.key, ctx)  # type: ignore[arg-type]
+            job.emit(output, record, ctx.key, ctx, handler.output_multi_type)  # type: ignore[arg-type]
 
     def _route(self, topic: str, fullname: str) -> Handler | None:
         route = self._routes.get((topic, fullname), _NO_ROUTE)
@@ -280,10 +280,11 @@ class Dispatcher:
 
     # ---- outputs, dead letters, completion ----
 
-    def encoder(self, topic: str, model: type[Record]) -> Encoder:
-        encoder = self._encoders.get((topic, model))
+    def encoder(self, topic: str, model: type[Record], multi_type: bool = False) -> Encoder:
+        key = (topic, model, multi_type)
+        encoder = self._encoders.get(key)
         if encoder is None:
-            encoder = self._encoders[(topic, model)] = self.serde.encoder(topic, model)
+            encoder = self._encoders[key] = self.serde.encoder(topic, model, multi_type=multi_type)
         return encoder
 
     def write_dead_letter(self, job: Job, failure: Failure) -> None:

@@ -51,13 +51,17 @@ class Job:
         self.meta: EventMeta | None = None  # parsed once, when the record starts
         self.key: str | None = None
 
-    async def publish(self, topic: str, record: Record, *, key: str | None, ctx: Context) -> None:
-        self.emit(topic, record, key, ctx)
+    async def publish(
+        self, topic: str, record: Record, *, key: str | None, ctx: Context, multi_type: bool
+    ) -> None:
+        self.emit(topic, record, key, ctx, multi_type)
 
-    def emit(self, topic: str, record: Record, key: str | None, ctx: Context) -> None:
+    def emit(
+        self, topic: str, record: Record, key: str | None, ctx: Context, multi_type: bool = False
+    ) -> None:
         """Encode and produce an output; the job completes only once the broker acks it."""
         d = self.dispatcher
-        value = d.encoder(topic, type(record)).encode(record)
+        value = d.encoder(topic, type(record), multi_type).encode(record)
         meta = ctx.meta
         headers, _ = d.headers.build(
             record.fullname,

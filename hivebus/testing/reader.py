@@ -36,7 +36,7 @@ async def read_events(
     timeout_s: float = 60.0,
     until: Until[R] | None = None,
 ) -> list[Received[R]]:
-    """Read `topic` from its start until `count` events (and `until(events)`, if given).
+    """Read `model` events from `topic`'s start until `count` (and `until(events)`, if given).
 
     Returns what was read when the timeout passes; callers assert on it.
     """
@@ -63,8 +63,10 @@ def _read(
             message = consumer.poll(0.2)
             if message is None or message.error() is not None:
                 continue
-            key = message.key()
-            event = serde.decode(message.value() or b"", model)
+            key, value = message.key(), message.value() or b""
+            if serde.writer(value).fullname != model.fullname:
+                continue  # another event type on a multi-type topic
+            event = serde.decode(value, model)
             got.append(
                 Received(
                     event, parse_headers(message.headers()), key.decode() if key else None, message

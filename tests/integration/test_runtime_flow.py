@@ -19,7 +19,7 @@ from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running, wait_for
 from tests.integration.conftest import create_topic
-from tests.integration.runtime_contracts import Pong
+from tests.integration.runtime_contracts import Ping, Pong
 from tests.integration.runtime_support import pings, publish, relay_agent, topics
 
 
@@ -138,3 +138,23 @@ async def test_events_of_types_without_a_handler_are_skipped(
         "hivebus_events_consumed_total", {"agent": agent.name, "topic": source}
     )
     assert consumed == 4
+
+
+async def test_a_multi_type_output_topic_registers_one_subject_per_record(
+    admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "multi")
+    agent = Agent(unique_name("multi"))
+
+    @agent.on(source, Ping, output=output, output_multi_type=True)
+    async def both(ping: Ping, ctx: Context) -> Pong:
+        await ctx.publish(output, ping, multi_type=True)  # the input type, on the same topic
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq)
+
+    async with running([agent]):
+        await publish(source, pings(2))
+        got = await read_events(Serde(registry), output, Pong, 2, until=lambda r: len(r) >= 2)
+    assert {r.event.id for r in got} >= {"p0", "p1"}
+    subjects = set(registry.get_subjects())
+    assert {f"{output}-test.runtime.Ping", f"{output}-test.runtime.Pong"} <= subjects
+    assert f"{output}-value" not in subjects
