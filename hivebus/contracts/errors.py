@@ -9,6 +9,7 @@ UNKNOWN_SCHEMA_ID = "unknown-schema-id"
 TRUNCATED_AVRO = "truncated-avro"
 INCOMPATIBLE_SCHEMA = "incompatible-schema"
 NOT_AVRO = "not-avro"
+UNSUPPORTED_SCHEMA = "unsupported-schema"
 INVALID_RECORD = "invalid-record"
 
 

@@ -27,6 +27,7 @@ from hivebus.contracts.errors import (
     NOT_AVRO,
     TRUNCATED_AVRO,
     UNKNOWN_SCHEMA_ID,
+    UNSUPPORTED_SCHEMA,
     ContractError,
     UndecodableRecord,
 )
@@ -130,7 +131,7 @@ class Serde:
             return reader.from_avro(data)
         except ValidationError as exc:
             raise UndecodableRecord(
-                INVALID_RECORD, f"not a valid {reader.__qualname__}: {exc}"
+                INVALID_RECORD, f"not a valid {reader.__qualname__}: {str(exc)[:MAX_DETAIL]}"
             ) from exc
 
     def decode_any(self, value: bytes) -> tuple[WriterSchema, dict[str, Any]]:
@@ -168,7 +169,7 @@ class Serde:
         try:
             parsed: Any = fastavro.parse_schema(json.loads(text))
         except Exception as exc:  # references to other subjects, or a schema fastavro rejects
-            raise UndecodableRecord(NOT_AVRO, f"schema id {schema_id}: {exc}") from exc
+            raise UndecodableRecord(UNSUPPORTED_SCHEMA, f"schema id {schema_id}: {exc}") from exc
         named = isinstance(parsed, dict)
         fullname = str(parsed.get("name") or parsed.get("type")) if named else str(parsed)
         writer = WriterSchema(schema_id, fullname, parsed, text)
