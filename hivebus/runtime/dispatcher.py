@@ -141,7 +141,11 @@ class Dispatcher:
     # attempt of either kind retries in a task, so backoff never blocks the loop.
 
     def _start(self, job: Job) -> None:
-        prepared = self._prepare(job)
+        try:
+            prepared = self._prepare(job)
+        except Exception as error:  # e.g. the registry unreachable for a new schema id
+            self._spawn(self._prepare_later(job, error))
+            return
         if prepared is None:  # skipped, or already on its way to the dead-letter topic
             self._handled(job)
             return
@@ -167,14 +171,33 @@ class Dispatcher:
         except UndecodableRecord as error:
             job.send_to_dead_letters(Failure("undecodable", error.reason, str(error), 0))
             return None
-        except Exception as error:  # e.g. the registry unreachable for a new schema id:
-            # the record itself may be fine, so it waits in the dead-letter topic for replay.
-            job.send_to_dead_letters(Failure("runtime", type(error).__name__, str(error), 0))
-            return None
         job.meta = parse_headers(message.headers())
         raw_key = message.key()
         job.key = raw_key.decode(errors="replace") if raw_key is not None else None
         return handler, event
+
+    async def _prepare_later(self, job: Job, first_error: Exception) -> None:
+        """Decoding failed for a reason outside the record (the registry is unreachable, say):
+        retry with the agent's backoff, holding back only this lane; dead-letter at the end."""
+        error, retry = first_error, self.agent.retry
+        try:
+            for attempt in range(1, retry.attempts):
+                self._log.warning("cannot decode %s yet (%s); retrying", _where(job.message), error)
+                await asyncio.sleep(retry.delay(attempt))
+                try:
+                    prepared = self._prepare(job)
+                except Exception as again:
+                    error = again
+                    continue
+                if prepared is not None:
+                    handler, event = prepared
+                    await self._run(job, handler, event, 1)
+                return
+            job.send_to_dead_letters(Failure("runtime", type(error).__name__, str(error), 0))
+        finally:
+            if not job.handler_done:
+                self._handled(job)
+                self._pump()
 
     def _context(self, job: Job, attempt: int) -> Context:
         message = job.message
