@@ -14,7 +14,7 @@ from hivebus.contracts.errors import (
     UndecodableRecord,
 )
 from hivebus.contracts.evolution import Finding, check_compatibility
-from hivebus.contracts.headers import EventMeta, HeaderBuilder, parse_headers
+from hivebus.contracts.headers import EventMeta, HeaderBuilder, lineage, parse_headers
 from hivebus.contracts.record import Record, check_drift
 from hivebus.contracts.registry import register, registry_client
 from hivebus.contracts.serde import Encoder, Serde, WriterSchema
@@ -37,6 +37,7 @@ __all__ = [
     "check_drift",
     "contract_from_dict",
     "contract_versions",
+    "lineage",
     "load_contract",
     "load_contracts",
     "parse_headers",

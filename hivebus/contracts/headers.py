@@ -81,6 +81,27 @@ class HeaderBuilder:
         return headers, event_id
 
 
+def lineage(headers: RawHeaders | None) -> tuple[str | None, str | None, str | None]:
+    """(`ce_id`, `ce_correlationid`, `ce_runid`) of a record, without building `EventMeta`.
+
+    Every output of a handler needs exactly these three to link itself to its cause; this is
+    that hot path, a third of the cost of `parse_headers`.
+    """
+    event_id = correlation_id = run_id = None
+    if headers:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in pairs:
+            if value is None or not name.startswith("ce_"):
+                continue
+            if name == "ce_id":
+                event_id = value.decode() if isinstance(value, bytes) else value
+            elif name == "ce_correlationid":
+                correlation_id = value.decode() if isinstance(value, bytes) else value
+            elif name == "ce_runid":
+                run_id = value.decode() if isinstance(value, bytes) else value
+    return event_id, correlation_id, run_id
+
+
 def parse_headers(headers: RawHeaders | None) -> EventMeta | None:
     """The CloudEvents attributes of a record, or None when it carries no `ce_id`.
 

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from hivebus.contracts import EventMeta, Record
+from hivebus.contracts import EventMeta, Record, lineage, parse_headers
+from hivebus.contracts.headers import RawHeaders
 
 if TYPE_CHECKING:
     from hivebus.llm import LLM
@@ -27,13 +28,14 @@ class Context:
     """One per handler attempt. Everything a handler author needs is a method here."""
 
     __slots__ = (
+        "_headers",
         "_llm_factory",
+        "_meta",
         "_outputs",
         "agent",
         "attempt",
         "key",
         "log",
-        "meta",
         "offset",
         "partition",
         "topic",
@@ -46,7 +48,7 @@ class Context:
         partition: int,
         offset: int,
         key: str | None,
-        meta: EventMeta | None,
+        headers: RawHeaders | None,
         attempt: int,
         outputs: Outputs,
         llm_factory: Callable[[], LLM],
@@ -58,7 +60,8 @@ class Context:
         self.partition = partition
         self.offset = offset
         self.key = key
-        self.meta = meta
+        self._headers = headers
+        self._meta: EventMeta | bool | None = False  # parsed on first use
         self.attempt = attempt
         self._outputs = outputs
         self._llm_factory = llm_factory
@@ -93,8 +96,14 @@ class Context:
         return self._llm_factory()
 
     @property
+    def meta(self) -> EventMeta | None:
+        """The input's CloudEvents attributes (None for a record without `ce_id`)."""
+        if self._meta is False:
+            self._meta = parse_headers(self._headers)
+        return self._meta  # type: ignore[return-value]
+
+    @property
     def correlation_id(self) -> str | None:
         """The id shared by every event of one piece of work (the first event's id)."""
-        if self.meta is None:
-            return None
-        return self.meta.correlation_id or self.meta.id
+        event_id, correlation_id, _ = lineage(self._headers)
+        return correlation_id or event_id

@@ -23,7 +23,6 @@ from hivebus.contracts import (
     Record,
     Serde,
     UndecodableRecord,
-    parse_headers,
 )
 from hivebus.kafka.records import Consumed
 from hivebus.runtime import metrics
@@ -171,7 +170,7 @@ class Dispatcher:
         except UndecodableRecord as error:
             job.send_to_dead_letters(Failure("undecodable", error.reason, str(error), 0))
             return None
-        job.meta = parse_headers(message.headers())
+        job.headers = message.headers()
         raw_key = message.key()
         job.key = raw_key.decode(errors="replace") if raw_key is not None else None
         return handler, event
@@ -203,7 +202,7 @@ class Dispatcher:
         message = job.message
         return Context(
             self.agent.name, message.topic(), message.partition(), message.offset(), job.key,
-            job.meta, attempt, job, self.llm_factory, self._log,
+            job.headers, attempt, job, self.llm_factory, self._log,
         )  # fmt: skip
 
     def _attempt_inline(self, job: Job, handler: Handler, event: Record, attempt: int) -> bool:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, Message
 
-from hivebus.contracts import EventMeta, Record
-from hivebus.kafka.records import Consumed
+from hivebus.contracts import Record, lineage
+from hivebus.kafka.records import Consumed, Headers
 from hivebus.runtime.deadletter import Failure
 
 if TYPE_CHECKING:
@@ -28,10 +28,10 @@ class Job:
         "delivery_error",
         "dispatcher",
         "handler_done",
+        "headers",
         "key",
         "lane",
         "message",
-        "meta",
         "partition",
         "pending",
     )
@@ -48,7 +48,7 @@ class Job:
         self.delivery_error: KafkaError | None = None
         self.dead = False
         self.closed = False
-        self.meta: EventMeta | None = None  # parsed once, when the record starts
+        self.headers: Headers | None = None  # the input's, read when the record starts
         self.key: str | None = None
 
     async def publish(
@@ -62,12 +62,9 @@ class Job:
         """Encode and produce an output; the job completes only once the broker acks it."""
         d = self.dispatcher
         value = d.encoder(topic, type(record), multi_type).encode(record)
-        meta = ctx.meta
+        cause, correlation, run = lineage(self.headers)
         headers, _ = d.headers.build(
-            record.fullname,
-            correlation_id=ctx.correlation_id,
-            causation_id=meta.id if meta is not None else None,
-            run_id=meta.run_id if meta is not None else None,
+            record.fullname, correlation_id=correlation or cause, causation_id=cause, run_id=run
         )
         self.pending += 1
         d.emitted.add(record.fullname)

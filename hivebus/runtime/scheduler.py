@@ -25,11 +25,8 @@ class Ordering(StrEnum):
     UNORDERED = "unordered"
 
 
-@dataclass(slots=True)
-class _Slot(Generic[Item]):
-    item: Item
-    partition: Partition
-    lane: Hashable | None
+# (item, partition, lane): a plain tuple, the cheapest record Python has.
+_Slot = tuple[Item, Partition, Hashable | None]
 
 
 @dataclass
@@ -45,7 +42,7 @@ class Scheduler(Generic[Item]):
 
     def admit(self, item: Item, partition: Partition, lane: Hashable | None) -> None:
         """Queue a record; it becomes ready when its lane is free."""
-        slot = _Slot(item, partition, lane)
+        slot = (item, partition, lane)
         self._waiting[partition] = self._waiting.get(partition, 0) + 1
         if lane is None:
             self._ready.append(slot)
@@ -63,8 +60,8 @@ class Scheduler(Generic[Item]):
             return None
         slot = self._ready.popleft()
         self.running += 1
-        self._waiting[slot.partition] -= 1
-        return slot.item, slot.partition, slot.lane
+        self._waiting[slot[1]] -= 1
+        return slot
 
     def finish(self, lane: Hashable | None) -> None:
         """The running record of `lane` is done: its lane's next record becomes ready."""
@@ -98,11 +95,11 @@ class Scheduler(Generic[Item]):
     def drop(self, partitions: Iterable[Partition]) -> list[Item]:
         """Forget the waiting records of revoked partitions; returns them (they never ran)."""
         gone = set(partitions)
-        dropped = [slot.item for slot in self._ready if slot.partition in gone]
-        self._ready = deque(slot for slot in self._ready if slot.partition not in gone)
+        dropped = [slot[0] for slot in self._ready if slot[1] in gone]
+        self._ready = deque(slot for slot in self._ready if slot[1] not in gone)
         for lane, queue in list(self._lanes.items()):
-            kept = deque(slot for slot in queue if slot.partition not in gone)
-            dropped.extend(slot.item for slot in queue if slot.partition in gone)
+            kept = deque(slot for slot in queue if slot[1] not in gone)
+            dropped.extend(slot[0] for slot in queue if slot[1] in gone)
             self._lanes[lane] = kept
         for partition in gone:
             self._waiting.pop(partition, None)
