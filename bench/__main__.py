@@ -16,26 +16,40 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import passthrough, slow
+from bench import latency, matrix, passthrough, runners, serde_cost, slow
+from bench.report import render
 from hivebus.dev import LocalStack, external_endpoints
 
 RESULTS = Path(__file__).parent / "results"
+WORKLOADS = ("passthrough", "target", "slow", "contracts", "latency")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (a few minutes)")
-    parser.add_argument("--only", choices=["passthrough", "slow"], help="run one workload")
+    parser.add_argument("--only", choices=WORKLOADS, action="append", help="run these workloads")
+    parser.add_argument("--no-peers", action="store_true", help="hivebus and the raw loops only")
     args = parser.parse_args()
     if external_endpoints() is None:
         LocalStack().up()
+    chosen = args.only or list(WORKLOADS)
+    systems = [runners.RAW_BYTES, runners.RAW_AVRO, runners.HIVEBUS]
+    if not args.no_peers:
+        systems += runners.PEERS
     started = time.time()
     results: dict[str, Any] = {"environment": _environment(), "quick": args.quick, "workloads": []}
-    if args.only in (None, "passthrough"):
-        count, rounds = (20_000, 2) if args.quick else (100_000, 3)
-        results["workloads"].append(passthrough.run(count, rounds))
-    if args.only in (None, "slow"):
-        results["workloads"].append(slow.run())
+    add = results["workloads"].append
+    if "passthrough" in chosen:
+        count, rounds = (20_000, 1) if args.quick else (100_000, 3)
+        add(passthrough.run(systems, count, rounds))
+    if "target" in chosen:
+        add(slow.run())
+    if "slow" in chosen:
+        add(matrix.run([s for s in systems if s is not runners.RAW_BYTES], quick=args.quick))
+    if "contracts" in chosen:
+        add(serde_cost.run(quick=args.quick))
+    if "latency" in chosen:
+        add(latency.run([s for s in systems if s is not runners.RAW_BYTES], quick=args.quick))
     results["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -46,49 +60,6 @@ def main() -> int:
     print("\n" + markdown)
     print(f"written: bench/results/{stamp}.md and .json")
     return 0
-
-
-def render(results: dict[str, Any]) -> str:
-    env = results["environment"]
-    lines = [
-        f"# hivebus benchmarks ({'quick' if results['quick'] else 'full'} run, "
-        f"{results['seconds']:.0f} s)",
-        "",
-        f"Machine: {env['cpus']} CPUs, {env['machine']}, Python {env['python']}; "
-        f"confluent-kafka {env['confluent-kafka']} (librdkafka {env['librdkafka']}), "
-        f"fastavro {env['fastavro']}, pydantic {env['pydantic']}; broker {env['bootstrap']}.",
-        "",
-    ]
-    for workload in results["workloads"]:
-        if workload["workload"] == "pass-through":
-            lines += [
-                f"## (a) pass-through: {workload['count']:,} events, "
-                f"{workload['partitions']} partitions, "
-                f"median of {workload['rounds']} alternating rounds",
-                "",
-                "| system | events/s | µs/event | CPU s per 1k events "
-                "| vs raw Avro loop | vs raw bytes loop |",
-                "| --- | ---: | ---: | ---: | ---: | ---: |",
-            ]
-            for name, s in workload["systems"].items():
-                lines.append(
-                    f"| {name} | {s['events_per_s']:,.0f} | {s['us_per_event']:.1f} | "
-                    f"{s['cpu_s_per_1k']:.3f} | {s['vs_raw_avro']:.2f}x | "
-                    f"{s['vs_raw_bytes']:.3f}x |"
-                )
-            lines.append("")
-        else:
-            lines += [
-                f"## (b) slow handler: {workload['count']:,} events, 1 partition, "
-                "1,000 keys, 200 ms each",
-                "",
-                "| events/s | ideal | fraction of ideal | per-key order violations |",
-                "| ---: | ---: | ---: | ---: |",
-                f"| {workload['events_per_s']:,.0f} | {workload['ideal_events_per_s']:,.0f} | "
-                f"{workload['fraction_of_ideal']:.2f} | {workload['order_violations']} |",
-                "",
-            ]
-    return "\n".join(lines)
 
 
 def _environment() -> dict[str, Any]:

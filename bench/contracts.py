@@ -1,4 +1,4 @@
-"""The record every benchmark moves: eight fields, like a payment event."""
+"""The records the benchmarks move, as hivebus models (the .avsc files in bench/schemas rule)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from pathlib import Path
 
 from hivebus import Record
 
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "Payment.avsc"
+SCHEMAS = Path(__file__).parent / "schemas"
+SCHEMA_PATH = SCHEMAS / "Payment.avsc"
 SCHEMA_STR = SCHEMA_PATH.read_text()
 SCHEMA = json.loads(SCHEMA_STR)
+JOB_STR = (SCHEMAS / "Job.avsc").read_text()
+RESULT_STR = (SCHEMAS / "JobResult.avsc").read_text()
 
 
 class Payment(Record, avsc=SCHEMA_PATH):
@@ -21,6 +24,23 @@ class Payment(Record, avsc=SCHEMA_PATH):
     country: str
     merchant: str
     seq: int
+
+
+class Job(Record, avsc=SCHEMAS / "Job.avsc"):
+    id: str
+    key: str
+    seq: int
+    delay_ms: int
+    sent_at_us: int
+
+
+class JobResult(Record, avsc=SCHEMAS / "JobResult.avsc"):
+    id: str
+    key: str
+    seq: int
+    sent_at_us: int
+    started_at_us: int
+    system: str
 
 
 def payment(i: int, keys: int) -> dict[str, object]:

@@ -1,8 +1,10 @@
-"""The systems under test, each a consume -> (decode, encode) -> produce loop over one topic.
+"""hivebus and the two raw confluent-kafka loops, behind the runner protocol of bench/peers.
 
-Run one per subprocess (`python -m bench.systems <system> <in> <out> <count>`), so no system
-inherits another's threads or caches. Each prints one JSON line: seconds from the first record
-consumed to the last output acknowledged, and the process CPU seconds in that window.
+`python -m bench.systems <workload> '<config json>'` with `system` one of raw-bytes, raw-avro,
+hivebus; workloads `passthrough` (Payment in, Payment out) and `slow` (Job in, wait delay_ms,
+JobResult out). One system per subprocess, so none inherits another's threads or caches. The
+last stdout line is the JSON result: events, seconds from the first record consumed to the
+last output acknowledged, process CPU seconds in that window, finished.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import asyncio
 import json
 import sys
 import time
-import uuid
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -19,7 +20,7 @@ from confluent_kafka.schema_registry import topic_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from bench.contracts import SCHEMA_STR, Payment
+from bench.contracts import RESULT_STR, SCHEMA_STR, Job, JobResult, Payment
 from hivebus import Agent, Context
 from hivebus.contracts import registry_client
 from hivebus.kafka.config import consumer_config, producer_config
@@ -27,64 +28,113 @@ from hivebus.runtime import Worker
 from hivebus.runtime.worker import tune_gc
 
 
-def raw(source: str, output: str, count: int, avro: bool) -> dict[str, Any]:
-    """What a careful user writes by hand: batches, async commits, delivery-counted end."""
-    consumer = Consumer(consumer_config(f"bench-raw-{uuid.uuid4().hex[:8]}"))
-    producer = Producer(producer_config("bench-raw"))
-    registry = registry_client()
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class _Clock:
+    """First record consumed to last output acknowledged, in wall and CPU seconds."""
+
+    def __init__(self) -> None:
+        self.started = self.cpu = 0.0
+
+    def start(self) -> None:
+        if not self.started:
+            self.started, self.cpu = time.perf_counter(), time.process_time()
+
+    def result(self, config: dict[str, Any], events: int) -> dict[str, Any]:
+        return {
+            "system": config["system"], "workload": config["workload"], "events": events,
+            "seconds": time.perf_counter() - self.started if self.started else 0.0,
+            "cpu_seconds": time.process_time() - self.cpu if self.started else 0.0,
+            "finished": events >= config["count"],
+        }  # fmt: skip
+
+
+def raw(config: dict[str, Any]) -> dict[str, Any]:
+    """What a careful user writes by hand: one consumer loop, batches, async commits.
+
+    `slow` runs the jobs one after another, as such a loop does (no concurrency).
+    """
+    avro = config["system"] == "raw-avro"
+    consumer = Consumer(consumer_config(config["group"]))
+    producer = Producer(producer_config(config["system"]))
+    registry = registry_client(config["registry_url"])
     deserialize = AvroDeserializer(registry)
-    serialize = AvroSerializer(
-        registry, SCHEMA_STR, conf={"subject.name.strategy": topic_subject_name_strategy}
-    )
-    source_ctx = SerializationContext(source, MessageField.VALUE)
-    output_ctx = SerializationContext(output, MessageField.VALUE)
-    acked = 0
+    out_schema = RESULT_STR if config["workload"] == "slow" else SCHEMA_STR
+    strategy = {"subject.name.strategy": topic_subject_name_strategy}
+    serialize = AvroSerializer(registry, out_schema, conf=strategy)
+    source_ctx = SerializationContext(config["source"], MessageField.VALUE)
+    output_ctx = SerializationContext(config["output"], MessageField.VALUE)
+    clock, acked, seen = _Clock(), 0, 0
+    count, deadline = config["count"], time.monotonic() + config["timeout_s"]
 
     def delivered(error: Any, message: Any) -> None:
         nonlocal acked
-        if error is None:
-            acked += 1
+        acked += error is None
 
-    consumer.subscribe([source])
-    started = cpu = 0.0
-    seen = 0
+    consumer.subscribe([config["source"]])
     last_commit = time.monotonic()
-    while acked < count:
+    while acked < count and time.monotonic() < deadline:
         messages = consumer.consume(500, 0.1)
-        if messages and not started:
-            started, cpu = time.perf_counter(), time.process_time()
+        if messages:
+            clock.start()
         for message in messages:
             if message.error():
                 continue
             value = message.value()
-            if avro:
+            if config["workload"] == "slow":
+                job = deserialize(value, source_ctx)
+                started = now_us()
+                time.sleep(job["delay_ms"] / 1000)
+                result = {
+                    "id": job["id"], "key": job["key"], "seq": job["seq"],
+                    "sent_at_us": job["sent_at_us"], "started_at_us": started,
+                    "system": config["system"],
+                }  # fmt: skip
+                value = serialize(result, output_ctx)
+            elif avro:
                 value = serialize(deserialize(value, source_ctx), output_ctx)
-            producer.produce(output, value, key=message.key(), on_delivery=delivered)
+            producer.produce(config["output"], value, key=message.key(), on_delivery=delivered)
+            producer.poll(0)
             seen += 1
-        producer.poll(0)
         if messages and time.monotonic() - last_commit > 0.5:
             last = messages[-1]
-            consumer.commit(
-                offsets=[TopicPartition(last.topic(), last.partition(), last.offset() + 1)],
-                asynchronous=True,
-            )
+            tp = TopicPartition(last.topic(), last.partition(), last.offset() + 1)
+            consumer.commit(offsets=[tp], asynchronous=True)
             last_commit = time.monotonic()
         if seen >= count:
             producer.flush(60)
-    elapsed, cpu_used = time.perf_counter() - started, time.process_time() - cpu
+    producer.flush(10)
+    result = clock.result(config, acked)
     consumer.close()
-    return {"seconds": elapsed, "cpu_seconds": cpu_used, "events": acked}
+    return result
 
 
-def hivebus_agent(source: str, output: str, count: int) -> dict[str, Any]:
-    agent = Agent(f"bench-hivebus-{uuid.uuid4().hex[:8]}", max_in_flight=512)
-    clock: dict[str, float] = {}
+def hivebus_agent(config: dict[str, Any]) -> dict[str, Any]:
+    """The hivebus agent a user would write for each workload."""
+    agent = Agent(config["group"], max_in_flight=config.get("concurrency", 256))
+    clock = _Clock()
+    system = config["system"]
 
-    @agent.on(source, Payment, output=output)
-    def passthrough(payment: Payment, ctx: Context) -> Payment:
-        if not clock:
-            clock["started"], clock["cpu"] = time.perf_counter(), time.process_time()
-        return payment
+    if config["workload"] == "slow":
+
+        @agent.on(config["source"], Job, output=config["output"])
+        async def slow(job: Job, ctx: Context) -> JobResult:
+            clock.start()
+            started = now_us()
+            await asyncio.sleep(job.delay_ms / 1000)  # the LLM call
+            return JobResult(
+                id=job.id, key=job.key, seq=job.seq, sent_at_us=job.sent_at_us,
+                started_at_us=started, system=system,
+            )  # fmt: skip
+
+    else:
+
+        @agent.on(config["source"], Payment, output=config["output"])
+        def passthrough(payment: Payment, ctx: Context) -> Payment:
+            clock.start()
+            return payment
 
     tune_gc()  # as `hivebus run` does
 
@@ -92,29 +142,40 @@ def hivebus_agent(source: str, output: str, count: int) -> dict[str, Any]:
         stop = asyncio.Event()
         worker = Worker([agent], heartbeat_s=30)
         task = asyncio.create_task(worker.run(stop))
-        while not worker.runners or worker.runners[0].dispatcher.stats.produced_total < count:
+        deadline = time.monotonic() + config["timeout_s"]
+        while time.monotonic() < deadline:
+            if (
+                worker.runners
+                and worker.runners[0].dispatcher.stats.produced_total >= config["count"]
+            ):
+                break
             if task.done():
                 task.result()
             await asyncio.sleep(0.002)
-        elapsed = time.perf_counter() - clock["started"]
-        cpu_used = time.process_time() - clock["cpu"]
+        produced = worker.runners[0].dispatcher.stats.produced_total if worker.runners else 0
+        result = clock.result(config, produced)
         stop.set()
         await task
-        return {"seconds": elapsed, "cpu_seconds": cpu_used, "events": count}
+        return result
 
     return asyncio.run(main())
 
 
 def main() -> None:
-    system, source, output, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    if system == "raw-bytes":
-        result = raw(source, output, count, avro=False)
-    elif system == "raw-avro":
-        result = raw(source, output, count, avro=True)
-    elif system == "hivebus":
-        result = hivebus_agent(source, output, count)
+    workload, config = sys.argv[1], json.loads(sys.argv[2])
+    config["workload"] = workload
+    config.setdefault("timeout_s", 600)
+    if config["system"] == "raw-bytes" and workload == "slow":
+        result = {
+            "system": "raw-bytes", "workload": workload,
+            "unsupported": "a bytes-only loop cannot read delay_ms; raw-avro is the raw baseline",
+        }  # fmt: skip
+    elif config["system"] in ("raw-bytes", "raw-avro"):
+        result = raw(config)
+    elif config["system"] == "hivebus":
+        result = hivebus_agent(config)
     else:
-        raise SystemExit(f"unknown system {system}")
+        raise SystemExit(f"unknown system {config['system']}")
     print(json.dumps(result))
 
 

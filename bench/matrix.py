@@ -1,0 +1,128 @@
+"""Workload (b): slow (LLM-like) handlers, sweeping keys and partitions, for every system.
+
+Each cell preloads `count` jobs (lognormal delay, median 200 ms, long tail), runs one system
+until every result is acknowledged or the cell's time cap passes, and watches the results
+topic. Reported per cell: throughput, end-to-end latency p50/p99 (publish to result visible),
+per-key order violations (a key's job started before an earlier job of the same key).
+Then the head-of-line scenario: one key of 2 s jobs among fast keys of 20 ms on one partition,
+and how long the fast keys wait.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from bench import feed, runners
+from bench.contracts import Job
+from bench.observe import Observer, Seen
+
+CELLS_FULL = [(k, p) for p in (1, 6) for k in (1, 10, 100, 1000)]
+CELLS_QUICK = [(100, 1), (1000, 6)]
+
+
+def run(systems: Sequence[runners.System], *, quick: bool, say: Any = print) -> dict[str, Any]:
+    count, cap = (300, 20.0) if quick else (1000, 45.0)
+    cells = CELLS_QUICK if quick else CELLS_FULL
+    results: list[dict[str, Any]] = []
+    for keys, partitions in cells:
+        batch = feed.jobs(count, keys, median_ms=200)
+        for system in systems:
+            result = _cell(system, batch, partitions, cap)
+            result.update(keys=keys, partitions=partitions)
+            results.append(result)
+            say(f"    (b) {keys:>4} keys {partitions} part. {system.name:<28} {_brief(result)}")
+    hol = [_head_of_line(system, cap) for system in systems]
+    for result in hol:
+        say(f"    (b) head-of-line {result['system']:<28} {_brief(result)}")
+    return {
+        "workload": "slow-matrix",
+        "count": count,
+        "cap_s": cap,
+        "cells": results,
+        "head_of_line": hol,
+    }
+
+
+def _cell(system: runners.System, batch: list[Job], partitions: int, cap: float) -> dict[str, Any]:
+    source, output = feed.topic("slow", partitions), feed.topic("slow-out", partitions)
+    with Observer(output) as observer:
+        feed.preload_jobs(source, batch)
+        config = {
+            "source": source,
+            "output": output,
+            "group": f"{source}.{system.name}",
+            "count": len(batch),
+            "concurrency": 256,
+        }
+        result = runners.run(system, "slow", config, cap)
+        observer.wait_for(result.get("events", 0), 10)
+        return {
+            **result,
+            **_latencies(observer.seen),
+            "order_violations": _violations(observer.seen),
+        }
+
+
+def _head_of_line(system: runners.System, cap: float) -> dict[str, Any]:
+    """10 jobs of 2 s on one key, 200 jobs of 20 ms on 50 other keys, one partition."""
+    slow = [Job(id=f"slow-{i}", key="slow", seq=i, delay_ms=2000, sent_at_us=0) for i in range(10)]
+    fast = [
+        Job(id=f"fast-{i}", key=f"fast-{i % 50}", seq=i // 50, delay_ms=20, sent_at_us=0)
+        for i in range(200)
+    ]
+    batch = [job for pair in zip(slow, fast[::20], strict=False) for job in pair]
+    batch += [job for job in fast if job not in batch]
+    source, output = feed.topic("hol", 1), feed.topic("hol-out", 1)
+    with Observer(output) as observer:
+        feed.preload_jobs(source, batch)
+        config = {
+            "source": source,
+            "output": output,
+            "group": f"{source}.{system.name}",
+            "count": len(batch),
+            "concurrency": 256,
+        }
+        result = runners.run(system, "slow", config, cap)
+        observer.wait_for(result.get("events", 0), 10)
+    fast_seen = [s for s in observer.seen if s.result.key != "slow"]
+    fast_latency = _latencies(fast_seen)
+    return {
+        **result, "fast_done": len(fast_seen), "fast_total": len(fast),
+        "fast_p50_ms": fast_latency["p50_ms"], "fast_p99_ms": fast_latency["p99_ms"],
+    }  # fmt: skip
+
+
+def _latencies(seen: list[Seen]) -> dict[str, float | None]:
+    values = sorted(s.latency_ms for s in seen)
+    if not values:
+        return {"p50_ms": None, "p99_ms": None}
+    return {
+        "p50_ms": statistics.median(values),
+        "p99_ms": values[min(len(values) - 1, int(0.99 * len(values)))],
+    }
+
+
+def _violations(seen: list[Seen]) -> int:
+    """Pairs of one key's jobs whose start order contradicts their publish order."""
+    by_key: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for s in seen:
+        by_key[s.result.key].append((s.result.started_at_us, s.result.seq))
+    violations = 0
+    for starts in by_key.values():
+        seqs = [seq for _, seq in sorted(starts)]
+        violations += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
+    return violations
+
+
+def _brief(result: dict[str, Any]) -> str:
+    if "unsupported" in result or "error" in result:
+        return result.get("unsupported") or f"error: {result['error']}"
+    rate = result["events"] / result["seconds"] if result.get("seconds") else 0
+    capped = "" if result.get("finished") else " (capped)"
+    p99 = result.get("p99_ms") or result.get("fast_p99_ms")
+    violations = result.get("order_violations", "-")
+    return f"{rate:8.1f} ev/s{capped}  p99 {p99 or 0:8.0f} ms  order violations {violations}"

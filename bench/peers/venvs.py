@@ -1,0 +1,78 @@
+"""One virtual environment per peer framework, so that no framework's pins touch another's.
+
+`ensure("faust")` creates `bench/.venvs/faust` (with `python3 -m venv`) and installs
+`bench/peers/requirements/faust.txt` into it, unless a stamp file in the venv already records
+the same requirements (by hash); it returns the venv's python. Run it as
+`python3 bench/peers/venvs.py [env ...]` (no names: every environment) to prepare them ahead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PEERS = Path(__file__).resolve().parent
+REQUIREMENTS = PEERS / "requirements"
+VENVS = PEERS.parent / ".venvs"
+ENVS = ("faststream-aiokafka", "faststream-confluent", "faust", "quix")
+STAMP = ".hivebus-bench-stamp.json"
+
+
+def _log(message: str) -> None:
+    print(f"[venvs] {message}", file=sys.stderr, flush=True)
+
+
+def _stamp(requirements: Path) -> dict[str, str]:
+    return {
+        "requirements": requirements.name,
+        "sha256": hashlib.sha256(requirements.read_bytes()).hexdigest(),
+    }
+
+
+def _python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def ensure(system: str) -> Path:
+    """Create or refresh the venv for `system` (an env name) and return its python."""
+    requirements = REQUIREMENTS / f"{system}.txt"
+    if not requirements.is_file():
+        raise ValueError(f"unknown peer environment {system!r} (known: {', '.join(ENVS)})")
+    venv = VENVS / system
+    stamp_path = venv / STAMP
+    wanted = _stamp(requirements)
+    python = _python(venv)
+    if python.exists() and stamp_path.is_file():
+        try:
+            if json.loads(stamp_path.read_text()) == wanted:
+                return python
+        except ValueError:
+            pass
+    started = time.monotonic()
+    if not python.exists():
+        _log(f"{system}: creating {venv}")
+        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    stamp_path.unlink(missing_ok=True)
+    _log(f"{system}: installing {requirements.relative_to(PEERS.parent.parent)}")
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True, stdout=sys.stderr)
+    subprocess.run(
+        [*pip, "install", "--quiet", "-r", str(requirements)], check=True, stdout=sys.stderr
+    )
+    stamp_path.write_text(json.dumps(wanted))
+    _log(f"{system}: ready in {time.monotonic() - started:.0f}s")
+    return python
+
+
+def main(argv: list[str]) -> int:
+    for system in argv or ENVS:
+        print(ensure(system))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
