@@ -7,14 +7,13 @@ records when each result becomes visible. Reported: p50 and p99 in milliseconds.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from bench import feed, runners
+from bench import runners
 from bench.contracts import Job
 from bench.matrix import _latencies
-from bench.observe import Observer
+from bench.session import measure
 
 
 def run(systems: Sequence[runners.System], *, quick: bool, say: Any = print) -> dict[str, Any]:
@@ -34,37 +33,14 @@ def run(systems: Sequence[runners.System], *, quick: bool, say: Any = print) -> 
 
 
 def _one(system: runners.System, rate: int, seconds: int) -> dict[str, Any]:
-    source, output = feed.topic("lat", 3), feed.topic("lat-out", 3)
     total = rate * seconds
     jobs = [
         Job(id=f"j{i}", key=f"k{i % 100}", seq=i // 100, delay_ms=0, sent_at_us=0)
         for i in range(total)
     ]
-    warmup = Job(id="warmup", key="warmup", seq=0, delay_ms=0, sent_at_us=0)
-    config = {
-        "source": source,
-        "output": output,
-        "group": f"{source}.{system.name}",
-        "count": total + 1,
-        "concurrency": 256,
-    }
-    outcome: dict[str, Any] = {}
-    with Observer(output) as observer:
-        worker = threading.Thread(
-            target=lambda: outcome.update(runners.run(system, "slow", config, seconds + 120))
-        )
-        worker.start()
-        feed.stream_jobs(source, [warmup], rate)
-        observer.wait_for(1, 90)
-        if not observer.seen:
-            worker.join()
-            return {
-                **outcome,
-                "system": system.name,
-                "error": outcome.get("error") or outcome.get("unsupported") or "no warm-up result",
-            }
-        feed.stream_jobs(source, jobs, rate)
-        observer.wait_for(total + 1, 30)
-        worker.join()
-    timed = [s for s in observer.seen if s.result.id != "warmup"]
-    return {"system": system.name, "events": len(timed), **_latencies(timed)}
+    session = measure(
+        system, 3, total, 30, lambda feeder, source: feeder.stream_jobs(source, jobs, rate)
+    )
+    if session.error:
+        return {"system": system.name, "error": session.error}
+    return {"system": system.name, "events": len(session.seen), **_latencies(session.seen)}

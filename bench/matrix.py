@@ -18,7 +18,8 @@ from typing import Any
 
 from bench import feed, runners
 from bench.contracts import Job
-from bench.observe import Observer, Seen
+from bench.observe import Seen
+from bench.session import Session, measure
 
 CELLS_FULL = [(k, p) for p in (1, 6) for k in (1, 10, 100, 1000)]
 CELLS_QUICK = [(100, 1), (1000, 6)]
@@ -48,23 +49,14 @@ def run(systems: Sequence[runners.System], *, quick: bool, say: Any = print) -> 
 
 
 def _cell(system: runners.System, batch: list[Job], partitions: int, cap: float) -> dict[str, Any]:
-    source, output = feed.topic("slow", partitions), feed.topic("slow-out", partitions)
-    with Observer(output) as observer:
-        feed.preload_jobs(source, batch)
-        config = {
-            "source": source,
-            "output": output,
-            "group": f"{source}.{system.name}",
-            "count": len(batch),
-            "concurrency": 256,
-        }
-        result = runners.run(system, "slow", config, cap)
-        observer.wait_for(result.get("events", 0), 10)
-        return {
-            **result,
-            **_latencies(observer.seen),
-            "order_violations": _violations(observer.seen),
-        }
+    session = measure(
+        system,
+        partitions,
+        len(batch),
+        cap,
+        lambda feeder, source: feeder.preload_jobs(source, batch),
+    )
+    return _summary(session, len(batch))
 
 
 def _head_of_line(system: runners.System, cap: float) -> dict[str, Any]:
@@ -74,26 +66,33 @@ def _head_of_line(system: runners.System, cap: float) -> dict[str, Any]:
         Job(id=f"fast-{i}", key=f"fast-{i % 50}", seq=i // 50, delay_ms=20, sent_at_us=0)
         for i in range(200)
     ]
-    batch = [job for pair in zip(slow, fast[::20], strict=False) for job in pair]
-    batch += [job for job in fast if job not in batch]
-    source, output = feed.topic("hol", 1), feed.topic("hol-out", 1)
-    with Observer(output) as observer:
-        feed.preload_jobs(source, batch)
-        config = {
-            "source": source,
-            "output": output,
-            "group": f"{source}.{system.name}",
-            "count": len(batch),
-            "concurrency": 256,
-        }
-        result = runners.run(system, "slow", config, cap)
-        observer.wait_for(result.get("events", 0), 10)
-    fast_seen = [s for s in observer.seen if s.result.key != "slow"]
+    batch: list[Job] = []
+    for i, job in enumerate(fast):  # a slow job before every 20 fast ones
+        if i % 20 == 0:
+            batch.append(slow[i // 20])
+        batch.append(job)
+    session = measure(
+        system, 1, len(batch), cap, lambda feeder, source: feeder.preload_jobs(source, batch)
+    )
+    fast_seen = [s for s in session.seen if s.result.key != "slow"]
     fast_latency = _latencies(fast_seen)
     return {
-        **result, "fast_done": len(fast_seen), "fast_total": len(fast),
+        **_summary(session, len(batch)), "fast_done": len(fast_seen), "fast_total": len(fast),
         "fast_p50_ms": fast_latency["p50_ms"], "fast_p99_ms": fast_latency["p99_ms"],
     }  # fmt: skip
+
+
+def _summary(session: Session, expected: int) -> dict[str, Any]:
+    if session.error:
+        return {"system": session.system, "error": session.error}
+    return {
+        "system": session.system,
+        "events": len(session.seen),
+        "events_per_s": session.rate,
+        "finished": len(session.seen) >= expected,
+        **_latencies(session.seen),
+        "order_violations": _violations(session.seen),
+    }
 
 
 def _latencies(seen: list[Seen]) -> dict[str, float | None]:
@@ -119,9 +118,9 @@ def _violations(seen: list[Seen]) -> int:
 
 
 def _brief(result: dict[str, Any]) -> str:
-    if "unsupported" in result or "error" in result:
-        return result.get("unsupported") or f"error: {result['error']}"
-    rate = result["events"] / result["seconds"] if result.get("seconds") else 0
+    if "error" in result:
+        return f"error: {result['error']}"
+    rate = result["events_per_s"]
     capped = "" if result.get("finished") else " (capped)"
     p99 = result.get("p99_ms") or result.get("fast_p99_ms")
     violations = result.get("order_violations", "-")

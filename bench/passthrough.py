@@ -25,7 +25,7 @@ def run(
 ) -> dict[str, Any]:
     topic = feed.topic("passthrough", partitions)
     say(f"(a) pass-through: preloading {count:,} Avro events into {topic}")
-    feed.preload_payments(topic, count, keys)
+    feed.Feeder().preload_payments(topic, count, keys)
     runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in systems}
     for round_no in range(1, rounds + 1):
         for system in systems:

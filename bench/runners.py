@@ -45,6 +45,36 @@ PEERS = [
 ALL = [RAW_BYTES, RAW_AVRO, HIVEBUS, *PEERS]
 
 
+def start(system: System, workload: str, config: dict[str, Any], timeout_s: float) -> Running:
+    """Start one system on a workload in the background; `Running.stop()` ends it."""
+    full = {
+        "system": system.name, "bootstrap": bootstrap_servers(), "registry_url": registry_url(),
+        "timeout_s": timeout_s, **config,
+    }  # fmt: skip
+    return Running(
+        system, workload, [system.python(), "-m", system.module, workload, json.dumps(full)]
+    )
+
+
+class Running:
+    def __init__(self, system: System, workload: str, command: list[str]) -> None:
+        self.system, self.workload = system, workload
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def stop(self, grace_s: float = 15.0) -> dict[str, Any]:
+        """SIGTERM if still running (the measurement is over), then its result or error."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            out, err = self.process.communicate(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+        return _parse(self.system, self.workload, out, err)
+
+
 def run(system: System, workload: str, config: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """Run one system on one workload; failures come back as a result with an `error`."""
     full = {
@@ -62,10 +92,14 @@ def run(system: System, workload: str, config: dict[str, Any], timeout_s: float)
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         return {"system": system.name, "workload": workload, "error": "did not exit"}
-    lines = done.stdout.strip().splitlines()
+    return _parse(system, workload, done.stdout, done.stderr)
+
+
+def _parse(system: System, workload: str, out: str | None, err: str | None) -> dict[str, Any]:
+    lines = (out or "").strip().splitlines()
     try:
         result: dict[str, Any] = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
-        tail = (done.stderr or "").strip().splitlines()[-3:]
+        tail = (err or "").strip().splitlines()[-3:]
         return {"system": system.name, "workload": workload, "error": " | ".join(tail)[:300]}
     return result

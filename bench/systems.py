@@ -76,7 +76,8 @@ def raw(config: dict[str, Any]) -> dict[str, Any]:
     consumer.subscribe([config["source"]])
     last_commit = time.monotonic()
     while acked < count and time.monotonic() < deadline:
-        messages = consumer.consume(500, 0.1)
+        first = consumer.poll(0.1)  # wait for one record, then drain what is already fetched
+        messages = [first, *consumer.consume(499, 0)] if first is not None else []
         if messages:
             clock.start()
         for message in messages:

@@ -100,7 +100,7 @@ class ConsumerThread:
                     self.on_idle(self.consumer)
                 if not self._in_transit.acquire(timeout=0.1):
                     continue
-                messages = self.consumer.consume(self._batch_size, 0.1)
+                messages = self._next_batch()
                 if messages:
                     self._loop.call_soon_threadsafe(self._hand_over, messages)
                 else:
@@ -111,6 +111,17 @@ class ConsumerThread:
             self.error = error
         finally:
             self._loop.call_soon_threadsafe(self.closed.set)
+
+    def _next_batch(self) -> list[Message]:
+        """Wait for the first record only, then take what is already fetched, up to a batch.
+
+        `consume(n, timeout)` alone would wait the whole timeout for n records: at a moderate
+        rate that adds the timeout to every event's latency.
+        """
+        first = self.consumer.poll(0.1)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(self._batch_size - 1, 0)]
 
     def _apply_requests(self) -> None:
         requests = self._requests
