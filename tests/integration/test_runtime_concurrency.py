@@ -46,8 +46,8 @@ async def test_per_key_order_holds_while_keys_run_concurrently(
         return Pong(id=ping.id, key=ping.key, seq=ping.seq)
 
     events = pings(400, keys=20)
+    await publish(source, events)  # a backlog, so concurrency is up to the runtime
     async with running([agent]):
-        await publish(source, events)
         got = await read_events(Serde(registry), output, Pong, len(events))
 
     assert len(handled) == 20
