@@ -7,6 +7,7 @@ producer that is already running.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -25,6 +26,13 @@ def topic(prefix: str, partitions: int) -> str:
     name = f"bench.{prefix}.{uuid.uuid4().hex[:8]}"
     ensure_topics(admin_client(), [TopicSpec(name, partitions=partitions)])
     return name
+
+
+def delete_topics(*names: str) -> None:
+    """Remove a measurement's topics, so the broker does not carry them into the next one."""
+    for future in admin_client().delete_topics(list(names), operation_timeout=30).values():
+        with contextlib.suppress(Exception):  # already gone is fine
+            future.result(30)
 
 
 def now_us() -> int:

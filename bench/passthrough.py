@@ -37,8 +37,10 @@ def run(
                 "count": count,
             }
             result = runners.run(system, "passthrough", config, timeout_s=300)
+            feed.delete_topics(output)
             runs[system.name].append(result)
             say(f"    (a) round {round_no} {system.name:<28} {_brief(result)}")
+    feed.delete_topics(topic)
     summary: dict[str, dict[str, Any]] = {}
     for name, results in runs.items():
         good = [r for r in results if r.get("finished") and r.get("seconds")]

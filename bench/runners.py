@@ -62,9 +62,12 @@ class Running:
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        self._result: dict[str, Any] | None = None
 
     def stop(self, grace_s: float = 15.0) -> dict[str, Any]:
         """SIGTERM if still running (the measurement is over), then its result or error."""
+        if self._result is not None:
+            return self._result
         if self.process.poll() is None:
             self.process.terminate()
         try:
@@ -72,7 +75,8 @@ class Running:
         except subprocess.TimeoutExpired:
             self.process.kill()
             out, err = self.process.communicate()
-        return _parse(self.system, self.workload, out, err)
+        self._result = _parse(self.system, self.workload, out, err)
+        return self._result
 
 
 def run(system: System, workload: str, config: dict[str, Any], timeout_s: float) -> dict[str, Any]:

@@ -54,6 +54,23 @@ def measure(
         session.error = f"install: {error}"
         return session
     feeder = feed.Feeder()
+    try:
+        return _measure(running, feeder, session, output, source, expected, cap_s, publish)
+    finally:
+        running.stop()
+        feed.delete_topics(source, output)
+
+
+def _measure(
+    running: runners.Running,
+    feeder: feed.Feeder,
+    session: Session,
+    output: str,
+    source: str,
+    expected: int,
+    cap_s: float,
+    publish: Callable[[feed.Feeder, str], None],
+) -> Session:
     with Observer(output) as observer:
         feeder.stream_jobs(source, [WARMUP], rate_per_s=1000)
         observer.wait_for(1, 90)
