@@ -19,6 +19,15 @@ PEERS = Path(__file__).resolve().parent
 REQUIREMENTS = PEERS / "requirements"
 VENVS = PEERS.parent / ".venvs"
 ENVS = ("faststream-aiokafka", "faststream-confluent", "faust", "quix")
+# system -> (venv, runner module): `bench/.venvs/<venv>/bin/python -m bench.peers.<module>`
+SYSTEMS: dict[str, tuple[str, str]] = {
+    "faststream-aiokafka": ("faststream-aiokafka", "faststream_aiokafka"),
+    "faststream-aiokafka-workers": ("faststream-aiokafka", "faststream_aiokafka"),
+    "faststream-confluent": ("faststream-confluent", "faststream_confluent"),
+    "faststream-confluent-workers": ("faststream-confluent", "faststream_confluent"),
+    "faust": ("faust", "faust_app"),
+    "quix": ("quix", "quix_app"),
+}
 STAMP = ".hivebus-bench-stamp.json"
 
 
@@ -38,11 +47,13 @@ def _python(venv: Path) -> Path:
 
 
 def ensure(system: str) -> Path:
-    """Create or refresh the venv for `system` (an env name) and return its python."""
-    requirements = REQUIREMENTS / f"{system}.txt"
+    """Create or refresh the venv for `system` (an env name, or a system name of `SYSTEMS`)
+    and return its python."""
+    env = SYSTEMS[system][0] if system in SYSTEMS else system
+    requirements = REQUIREMENTS / f"{env}.txt"
     if not requirements.is_file():
         raise ValueError(f"unknown peer environment {system!r} (known: {', '.join(ENVS)})")
-    venv = VENVS / system
+    venv = VENVS / env
     stamp_path = venv / STAMP
     wanted = _stamp(requirements)
     python = _python(venv)
@@ -54,17 +65,17 @@ def ensure(system: str) -> Path:
             pass
     started = time.monotonic()
     if not python.exists():
-        _log(f"{system}: creating {venv}")
+        _log(f"{env}: creating {venv}")
         subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
     stamp_path.unlink(missing_ok=True)
-    _log(f"{system}: installing {requirements.relative_to(PEERS.parent.parent)}")
+    _log(f"{env}: installing {requirements.relative_to(PEERS.parent.parent)}")
     pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True, stdout=sys.stderr)
     subprocess.run(
         [*pip, "install", "--quiet", "-r", str(requirements)], check=True, stdout=sys.stderr
     )
     stamp_path.write_text(json.dumps(wanted))
-    _log(f"{system}: ready in {time.monotonic() - started:.0f}s")
+    _log(f"{env}: ready in {time.monotonic() - started:.0f}s")
     return python
 
 

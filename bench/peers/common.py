@@ -1,0 +1,184 @@
+"""What every peer runner shares: the config, the schemas, the Avro codec, the clock, the result.
+
+Imports only the standard library and confluent-kafka (installed in every peer venv), never
+hivebus. A runner is invoked as
+`bench/.venvs/<env>/bin/python -m bench.peers.<module> <workload> '<config json>'` and prints one
+JSON line as the last line of stdout; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+WORKLOADS = ("passthrough", "slow")
+# (input schema, output schema) for each workload
+SCHEMA_NAMES = {"passthrough": ("Payment", "Payment"), "slow": ("Job", "JobResult")}
+
+# The real stdout, kept before any framework can redirect sys.stdout into its logger.
+_RESULT_OUT = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+
+log = logging.getLogger("bench.peers")
+# The runners' log level (stderr), for this module's logger and the frameworks' own.
+LOGLEVEL = os.environ.get("BENCH_PEERS_LOGLEVEL", "WARNING").upper()
+
+
+@dataclass(frozen=True)
+class Config:
+    system: str
+    bootstrap: str
+    registry_url: str
+    source: str
+    output: str
+    group: str
+    count: int
+    concurrency: int = 256
+    timeout_s: float = 120.0
+
+    @classmethod
+    def parse(cls, text: str) -> Config:
+        raw = json.loads(text)
+        return cls(
+            system=str(raw["system"]), bootstrap=str(raw["bootstrap"]),
+            registry_url=str(raw["registry_url"]), source=str(raw["source"]),
+            output=str(raw["output"]), group=str(raw["group"]), count=int(raw["count"]),
+            concurrency=int(raw.get("concurrency") or 256),
+            timeout_s=float(raw.get("timeout_s") or 120.0),
+        )  # fmt: skip
+
+
+def schema_str(name: str) -> str:
+    return (SCHEMAS / f"{name}.avsc").read_text()
+
+
+def parse_args(argv: list[str], systems: tuple[str, ...]) -> tuple[str, Config]:
+    """`<workload> '<config json>'` -> (workload, config); sends logs and stray prints to
+    stderr, so that the result is the only line on stdout."""
+    sys.stdout = sys.stderr
+    logging.basicConfig(
+        stream=sys.stderr, level=LOGLEVEL,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )  # fmt: skip
+    if len(argv) != 2:
+        raise SystemExit("usage: python -m bench.peers.<module> <workload> '<config json>'")
+    workload, config = argv[0], Config.parse(argv[1])
+    if workload not in WORKLOADS:
+        unsupported(config.system, workload, f"the peer runners do only {', '.join(WORKLOADS)}")
+        raise SystemExit(0)
+    if config.system not in systems:
+        raise SystemExit(f"this module runs {', '.join(systems)}, not {config.system!r}")
+    return workload, config
+
+
+class Avro:
+    """Confluent wire-format Avro through the registry, with confluent-kafka's own serdes.
+
+    `decode` reads any registered schema (the writer's id is in the record); `encode` writes
+    the workload's output schema under the topic's subject (`topic_subject_name_strategy`,
+    set explicitly), registering it on first use.
+    """
+
+    def __init__(self, registry_url: str, output_schema: str) -> None:
+        from confluent_kafka.schema_registry import (
+            SchemaRegistryClient,
+            topic_subject_name_strategy,
+        )
+        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+        from confluent_kafka.serialization import MessageField, SerializationContext
+
+        registry = SchemaRegistryClient({"url": registry_url})
+        self._deserialize = AvroDeserializer(registry)
+        self._serialize = AvroSerializer(
+            registry, schema_str(output_schema),
+            conf={"auto.register.schemas": True,
+                  "subject.name.strategy": topic_subject_name_strategy},
+        )  # fmt: skip
+        self._new_context, self._value_field = SerializationContext, MessageField.VALUE
+        self._contexts: dict[str, Any] = {}
+
+    def _ctx(self, topic: str) -> Any:
+        ctx = self._contexts.get(topic)
+        if ctx is None:
+            ctx = self._contexts[topic] = self._new_context(topic, self._value_field)
+        return ctx
+
+    def decode(self, data: bytes, topic: str) -> dict[str, Any]:
+        value = self._deserialize(data, self._ctx(topic))
+        assert isinstance(value, dict)
+        return value
+
+    def encode(self, value: dict[str, Any], topic: str) -> bytes:
+        data = self._serialize(value, self._ctx(topic))
+        assert isinstance(data, bytes)
+        return data
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def job_result(job: dict[str, Any], started_at_us: int, system: str) -> dict[str, Any]:
+    """The `bench.JobResult` for a `bench.Job` whose handler began at `started_at_us`."""
+    return {
+        "id": job["id"], "key": job["key"], "seq": job["seq"], "sent_at_us": job["sent_at_us"],
+        "started_at_us": started_at_us, "system": system,
+    }  # fmt: skip
+
+
+class Stats:
+    """The measured window: first record consumed -> last output acknowledged by the broker.
+
+    Called from one thread at a time (the framework's event loop or poll loop).
+    """
+
+    def __init__(self, system: str, workload: str, count: int) -> None:
+        self.system, self.workload, self.count = system, workload, count
+        self.events = 0
+        self._started = self._cpu_started = 0.0
+        self._last = self._cpu_last = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self._started > 0.0
+
+    def consumed(self) -> None:
+        """Call on every record consumed; the first one starts the clock."""
+        if not self._started:
+            self._started, self._cpu_started = time.perf_counter(), time.process_time()
+
+    def acked(self, n: int = 1, at: tuple[float, float] | None = None) -> bool:
+        """Call when the broker acknowledges `n` outputs (`at`: when, as (perf_counter,
+        process_time), if not now); True once `count` are acknowledged."""
+        self.events += n
+        self._last, self._cpu_last = at or (time.perf_counter(), time.process_time())
+        return self.done
+
+    @property
+    def done(self) -> bool:
+        return self.events >= self.count
+
+    def result(self) -> dict[str, Any]:
+        seconds = max(self._last - self._started, 0.0) if self.events else 0.0
+        cpu = max(self._cpu_last - self._cpu_started, 0.0) if self.events else 0.0
+        return {
+            "system": self.system, "workload": self.workload, "events": self.events,
+            "seconds": round(seconds, 6), "cpu_seconds": round(cpu, 6),
+            "finished": self.events >= self.count,
+        }  # fmt: skip
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Print the result as the last line of the real stdout."""
+    _RESULT_OUT.write(json.dumps(result) + "\n")
+    _RESULT_OUT.flush()
+
+
+def unsupported(system: str, workload: str, reason: str) -> None:
+    emit({"system": system, "workload": workload, "unsupported": reason})
