@@ -59,7 +59,11 @@ def jobs(count: int, keys: int, median_ms: float, seed: int = 7) -> list[Job]:
 class Feeder:
     def __init__(self) -> None:
         self._serde = Serde(registry_client())
-        self._producer = Producer({**producer_config("bench-feed"), "linger.ms": 0})
+        # Uncompressed: the input is not what is measured, and every consumer can read it
+        # (aiokafka, under FastStream and Faust, has no lz4 codec unless one is installed).
+        self._producer = Producer(
+            {**producer_config("bench-feed"), "linger.ms": 0, "compression.type": "none"}
+        )
         self._encoders: dict[tuple[str, type[Record]], Encoder] = {}
 
     def preload_payments(self, name: str, count: int, keys: int) -> None:
