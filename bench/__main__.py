@@ -45,7 +45,9 @@ def main() -> int:
     if "target" in chosen:
         add(slow.run())
     if "slow" in chosen:
-        add(matrix.run([s for s in systems if s is not runners.RAW_BYTES], quick=args.quick))
+        job_systems = [s for s in systems if s is not runners.RAW_BYTES]
+        job_systems.insert(2, runners.HIVEBUS_UNORDERED)
+        add(matrix.run(job_systems, quick=args.quick))
     if "contracts" in chosen:
         add(serde_cost.run(quick=args.quick))
     if "latency" in chosen:

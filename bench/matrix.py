@@ -106,13 +106,18 @@ def _latencies(seen: list[Seen]) -> dict[str, float | None]:
 
 
 def _violations(seen: list[Seen]) -> int:
-    """Pairs of one key's jobs whose start order contradicts their publish order."""
-    by_key: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    """Adjacent results of one key that come out in the wrong order.
+
+    A key's results land on one output partition, so their offsets are the order a consumer
+    of the results sees. Running a key's jobs side by side (even when they start in order)
+    lets a short job overtake a long one: that is what this counts.
+    """
+    by_key: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for s in seen:
-        by_key[s.result.key].append((s.result.started_at_us, s.result.seq))
+        by_key[s.result.key].append((s.partition, s.offset, s.result.seq))
     violations = 0
-    for starts in by_key.values():
-        seqs = [seq for _, seq in sorted(starts)]
+    for results in by_key.values():
+        seqs = [seq for _, _, seq in sorted(results)]
         violations += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
     return violations
 

@@ -62,7 +62,9 @@ def _matrix(w: dict[str, Any]) -> list[str]:
         "",
         "Throughput is results acknowledged per second; latency is publish to result visible. "
         '"capped": the system had not finished when the cap passed (its rate is what it '
-        "reached). Ratios are to the raw Avro loop of the same cell.",
+        "reached). Ratios are to the raw Avro loop of the same cell. Order violations: adjacent "
+        "results of one key that reach the output in the wrong order (hivebus-unordered is "
+        'hivebus with `ordering="unordered"`, for comparison with unordered peers).',
         "",
         "| keys | partitions | system | events/s | vs raw Avro | p50 ms | p99 ms "
         "| order violations |",

@@ -32,6 +32,7 @@ class System:
 RAW_BYTES = System("raw-bytes", "bench.systems", None)
 RAW_AVRO = System("raw-avro", "bench.systems", None)
 HIVEBUS = System("hivebus", "bench.systems", None)
+HIVEBUS_UNORDERED = System("hivebus-unordered", "bench.systems", None)  # ordering="unordered"
 PEERS = [
     System("faststream-aiokafka", "bench.peers.faststream_aiokafka", "faststream-aiokafka"),
     System("faststream-aiokafka-workers", "bench.peers.faststream_aiokafka", "faststream-aiokafka"),

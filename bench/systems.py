@@ -114,7 +114,8 @@ def raw(config: dict[str, Any]) -> dict[str, Any]:
 
 def hivebus_agent(config: dict[str, Any]) -> dict[str, Any]:
     """The hivebus agent a user would write for each workload."""
-    agent = Agent(config["group"], max_in_flight=config.get("concurrency", 256))
+    ordering = "unordered" if config["system"] == "hivebus-unordered" else "key"
+    agent = Agent(config["group"], max_in_flight=config.get("concurrency", 256), ordering=ordering)
     clock = _Clock()
     system = config["system"]
 
@@ -173,7 +174,7 @@ def main() -> None:
         }  # fmt: skip
     elif config["system"] in ("raw-bytes", "raw-avro"):
         result = raw(config)
-    elif config["system"] == "hivebus":
+    elif config["system"] in ("hivebus", "hivebus-unordered"):
         result = hivebus_agent(config)
     else:
         raise SystemExit(f"unknown system {config['system']}")
