@@ -26,7 +26,7 @@ CELLS_QUICK = [(100, 1), (1000, 6)]
 
 
 def run(systems: Sequence[runners.System], *, quick: bool, say: Any = print) -> dict[str, Any]:
-    count, cap = (300, 20.0) if quick else (1000, 45.0)
+    count, cap = (300, 20.0) if quick else (1000, 30.0)
     cells = CELLS_QUICK if quick else CELLS_FULL
     results: list[dict[str, Any]] = []
     for keys, partitions in cells:
