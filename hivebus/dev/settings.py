@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hivebus.contracts.endpoints import CCOMPAT_PATH, DEFAULT_REGISTRY_PORT
+from hivebus.envvars import int_env
 from hivebus.errors import ConfigError
 from hivebus.kafka.endpoints import DEFAULT_HOST, DEFAULT_KAFKA_PORT
 
@@ -35,16 +36,16 @@ class StackSettings:
             cache_dir=Path(
                 env.get("HIVEBUS_CACHE_DIR") or Path.home() / ".cache" / "hivebus"
             ).resolve(),
-            kafka_port=_int_env("HIVEBUS_DEV_KAFKA_PORT", DEFAULT_KAFKA_PORT, 1, 65535),
-            controller_port=_int_env(
+            kafka_port=int_env("HIVEBUS_DEV_KAFKA_PORT", DEFAULT_KAFKA_PORT, 1, 65535),
+            controller_port=int_env(
                 "HIVEBUS_DEV_CONTROLLER_PORT", DEFAULT_KAFKA_PORT + 1, 1, 65535
             ),
-            registry_port=_int_env("HIVEBUS_DEV_REGISTRY_PORT", DEFAULT_REGISTRY_PORT, 1, 65535),
-            registry_management_port=_int_env(
+            registry_port=int_env("HIVEBUS_DEV_REGISTRY_PORT", DEFAULT_REGISTRY_PORT, 1, 65535),
+            registry_management_port=int_env(
                 "HIVEBUS_DEV_REGISTRY_MANAGEMENT_PORT", DEFAULT_REGISTRY_PORT + 1, 1, 65535
             ),
-            kafka_heap_mb=_int_env("HIVEBUS_DEV_KAFKA_HEAP_MB", 512, 128, 65536),
-            registry_heap_mb=_int_env("HIVEBUS_DEV_REGISTRY_HEAP_MB", 384, 128, 65536),
+            kafka_heap_mb=int_env("HIVEBUS_DEV_KAFKA_HEAP_MB", 512, 128, 65536),
+            registry_heap_mb=int_env("HIVEBUS_DEV_REGISTRY_HEAP_MB", 384, 128, 65536),
         )
         settings.validate()
         return settings
@@ -75,16 +76,3 @@ class StackSettings:
     def registry_url(self) -> str:
         """The Confluent-compatible API root that `SchemaRegistryClient` takes."""
         return self.registry_base_url + CCOMPAT_PATH
-
-
-def _int_env(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
-    return value

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from hivebus.envvars import env, int_env
 from hivebus.errors import ConfigError
 
 Provider = Literal["openai", "offline"]
@@ -34,15 +34,15 @@ class LLMSettings:
 
         Without a key or base URL the provider defaults to offline, so examples run anywhere.
         """
-        base_url = _env("HIVEBUS_LLM_BASE_URL") or _env("OPENAI_BASE_URL")
-        api_key = _env("HIVEBUS_LLM_API_KEY") or _env("OPENAI_API_KEY")
-        provider = _env("HIVEBUS_LLM_PROVIDER") or ("openai" if api_key or base_url else "offline")
+        base_url = env("HIVEBUS_LLM_BASE_URL") or env("OPENAI_BASE_URL")
+        api_key = env("HIVEBUS_LLM_API_KEY") or env("OPENAI_API_KEY")
+        provider = env("HIVEBUS_LLM_PROVIDER") or ("openai" if api_key or base_url else "offline")
         if provider not in PROVIDERS:
             raise ConfigError(
                 f"HIVEBUS_LLM_PROVIDER must be one of {', '.join(PROVIDERS)}, got {provider!r}"
             )
         if base_url is not None and not base_url.startswith(("http://", "https://")):
-            name = "HIVEBUS_LLM_BASE_URL" if _env("HIVEBUS_LLM_BASE_URL") else "OPENAI_BASE_URL"
+            name = "HIVEBUS_LLM_BASE_URL" if env("HIVEBUS_LLM_BASE_URL") else "OPENAI_BASE_URL"
             raise ConfigError(f"{name} must be an http:// or https:// URL, got {base_url!r}")
         if provider == "openai" and not (api_key or base_url):
             raise ConfigError(
@@ -52,9 +52,9 @@ class LLMSettings:
         return cls(
             base_url=base_url,
             api_key=api_key,
-            model=_env("HIVEBUS_LLM_MODEL") or DEFAULT_MODEL,
+            model=env("HIVEBUS_LLM_MODEL") or DEFAULT_MODEL,
             timeout_s=_float_env("HIVEBUS_LLM_TIMEOUT_S", 60.0),
-            max_retries=_int_env("HIVEBUS_LLM_MAX_RETRIES", 2, 0, 100),
+            max_retries=int_env("HIVEBUS_LLM_MAX_RETRIES", 2, 0, 100),
             provider="openai" if provider == "openai" else "offline",
         )
 
@@ -72,14 +72,8 @@ class LLMSettings:
             raise ConfigError(f"max_retries must be 0 or more, got {self.max_retries}")
 
 
-def _env(name: str) -> str | None:
-    """An environment variable, with an empty value meaning unset."""
-    value = os.environ.get(name, "").strip()
-    return value or None
-
-
 def _float_env(name: str, default: float) -> float:
-    raw = _env(name)
+    raw = env(name)
     if raw is None:
         return default
     try:
@@ -88,17 +82,4 @@ def _float_env(name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
-    return value
-
-
-def _int_env(name: str, default: int, low: int, high: int) -> int:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value

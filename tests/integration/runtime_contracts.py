@@ -1,23 +1,5 @@
-"""Contracts the runtime tests publish and handle."""
+"""Contracts the runtime tests publish and handle: the same models the replica agent uses."""
 
-from __future__ import annotations
+from tests.integration.agents.contracts import Ping, Pong
 
-from pathlib import Path
-
-from hivebus import Record
-
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "runtime"
-
-
-class Ping(Record, avsc=SCHEMAS / "Ping.avsc"):
-    id: str
-    key: str
-    seq: int
-    payload: str = ""
-
-
-class Pong(Record, avsc=SCHEMAS / "Pong.avsc"):
-    id: str
-    key: str
-    seq: int
-    handled_by: str = ""
+__all__ = ["Ping", "Pong"]
