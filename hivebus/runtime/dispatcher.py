@@ -87,7 +87,6 @@ class Dispatcher:
         self._dlq = dlq_topic(agent.name)
         self._log = logging.getLogger(f"hivebus.agent.{agent.name}")
         self.stats = metrics.AgentStats(agent.name)
-        self._latency = self.stats
         self._loop = asyncio.get_running_loop()
 
     # ---- intake (called by the consumer thread's hand-over, on the loop) ----
@@ -215,7 +214,7 @@ class Dispatcher:
                 self._emit_result(handler, result, job, ctx)
         except Exception as error:
             return self._failed(job, error, attempt)
-        self._latency.observe(time.perf_counter() - started)
+        self.stats.observe(time.perf_counter() - started)
         return True
 
     async def _run(self, job: Job, handler: Handler, event: Record, first: int) -> None:
@@ -237,7 +236,7 @@ class Dispatcher:
                     if self._failed(job, error, attempt):
                         return
                     continue
-                self._latency.observe(time.perf_counter() - started)
+                self.stats.observe(time.perf_counter() - started)
                 return
         except Exception as error:  # a runtime fault: never lose the record
             self._log.exception("unexpected failure handling %s", _where(job.message))
