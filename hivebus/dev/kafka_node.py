@@ -36,6 +36,7 @@ class KafkaNode(Part):
 
     def launch(self, java: Java, libs: Path) -> None:
         """Write the broker config, format storage on first use, then start the broker."""
+        self.check_ports()
         config = self._write_config()
         classpath = f"{libs}/*"
         if not (self._data_dir() / "meta.properties").exists():
@@ -67,7 +68,9 @@ class KafkaNode(Part):
         done = subprocess.run(
             [
                 str(java.path), f"-Dlog4j2.configurationFile={LOG_CONFIG}", "-cp", classpath,
-                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config),
+                # `=` form: a base64 id may start with "-", which would read as an option.
+                "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                "-c", str(config),
             ],
             capture_output=True, text=True, check=False,
         )  # fmt: skip

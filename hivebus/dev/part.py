@@ -62,8 +62,8 @@ class Part(ABC):
             rss_mb=process.rss_mb(pid) if pid else None,
         )
 
-    def start(self, command: list[str], env: dict[str, str] | None = None) -> None:
-        """Spawn the process and wait until it answers its health check."""
+    def check_ports(self) -> None:
+        """Refuse ports that something else already listens on, naming the setting."""
         for field, port in self.ports.items():
             if _listening(self.settings.host, port):
                 raise StackError(
@@ -71,6 +71,10 @@ class Part(ABC):
                     f"start; stop it or choose another port "
                     f"(HIVEBUS_DEV_{field.upper()} for {self.name})"
                 )
+
+    def start(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        """Spawn the process and wait until it answers its health check."""
+        self.check_ports()
         child = process.spawn(
             command, log_file=self.log_file, pid_file=self.pid_file, env=env,
             cwd=self.settings.state_dir,
