@@ -65,7 +65,7 @@ class Part(ABC):
     def check_ports(self) -> None:
         """Refuse ports that something else already listens on, naming the setting."""
         for field, port in self.ports.items():
-            if _listening(self.settings.host, port):
+            if port_open(self.settings.host, port):
                 raise StackError(
                     f"port {port} ({field}) is already in use by a process this stack did not "
                     f"start; stop it or choose another port "
@@ -102,15 +102,11 @@ class Part(ABC):
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _listening(host: str, port: int) -> bool:
+def port_open(host: str, port: int) -> bool:
+    """True when something accepts TCP connections on host:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
-
-
-def port_open(host: str, port: int) -> bool:
-    """True when something accepts TCP connections on host:port."""
-    return _listening(host, port)
 
 
 def data_path(settings: StackSettings, *parts: str) -> Path:

@@ -97,10 +97,6 @@ class AsyncProducer:
             self._timer = None
         self._producer.poll(0)
 
-    @property
-    def raw(self) -> Producer:
-        return self._producer
-
     def _poll(self) -> None:
         self._timer = None
         self._producer.poll(0)  # delivery callbacks run here, on the loop

@@ -318,15 +318,12 @@ class Dispatcher:
                 return
             # Nothing is dropped: keep trying; the offset stays incomplete meanwhile.
             self._log.error("dead-letter write failed (%s); retrying in 1 s", error.str())
-            asyncio.get_running_loop().call_later(1.0, self.write_dead_letter_again, job, failure)
+            asyncio.get_running_loop().call_later(1.0, self.write_dead_letter, job, failure)
 
         self.producer.produce(
             self._dlq, message.value(), key=message.key(),
             headers=dead_letter_headers(message, self.agent.name, failure), on_delivery=written,
         )  # fmt: skip
-
-    def write_dead_letter_again(self, job: Job, failure: Failure) -> None:
-        self.write_dead_letter(job, failure)
 
     def complete(self, job: Job) -> None:
         partition = job.partition
@@ -403,10 +400,6 @@ class Dispatcher:
             self._log.info("%s", error.str())
             return
         self._log.warning("consumer error: %s", error.str())
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
 
 
 def _topic_partition(partition: Partition, offset: int, metadata: str) -> TopicPartition:

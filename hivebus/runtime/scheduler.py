@@ -106,9 +106,6 @@ class Scheduler(Generic[Item]):
             self._paused.discard(partition)
         return dropped
 
-    def waiting(self, partition: Partition) -> int:
-        return self._waiting.get(partition, 0)
-
 
 def lane_of(ordering: Ordering, topic: str, partition: int, key: bytes | None) -> Hashable | None:
     if ordering is Ordering.KEY:
