@@ -149,7 +149,7 @@ SEMANTICS = [
     "",
     '- hivebus: per-key order by default (`ordering="unordered"` is the hivebus-unordered '
     "row); an offset is committed only after the handler's outputs are acknowledged "
-    "(at-least-once); its producer batches for up to `linger.ms=5` (librdkafka's default).",
+    "(at-least-once); its producer batches for up to `linger.ms=1` (librdkafka defaults to 5).",
     "- raw loops: one record at a time; the Avro loop uses confluent's own serde.",
     "- FastStream (default): one record at a time per subscriber, each publish awaited; its "
     "default ack policy commits before the handler runs (at-most-once on a crash).",

@@ -33,8 +33,26 @@ def register(commands: Any) -> None:
     )  # fmt: skip
     run.add_argument("--heartbeat", type=float, default=10.0, metavar="SECONDS",
                      help="directory heartbeat interval (default 10)")  # fmt: skip
+    run.add_argument(
+        "--consumer-config", action="append", default=[], metavar="KEY=VALUE", type=_setting,
+        help="librdkafka consumer setting for every agent, e.g. max.poll.interval.ms=600000 "
+        "(repeatable; overrides hivebus's defaults)",
+    )  # fmt: skip
+    run.add_argument(
+        "--producer-config", action="append", default=[], metavar="KEY=VALUE", type=_setting,
+        help="librdkafka producer setting, e.g. linger.ms=20 to batch harder for throughput "
+        "(repeatable; hivebus defaults to linger.ms=1, lz4, idempotence)",
+    )  # fmt: skip
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(handler=_run)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    """KEY=VALUE as a pair; librdkafka parses the value and names a bad key itself."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -45,7 +63,8 @@ def _run(args: argparse.Namespace) -> int:
     tune_gc()
     worker = Worker(
         agents, metrics_port=args.metrics_port, drain_grace_s=args.grace,
-        heartbeat_s=args.heartbeat,
+        heartbeat_s=args.heartbeat, consumer_overrides=dict(args.consumer_config),
+        producer_overrides=dict(args.producer_config),
     )  # fmt: skip
     logging.getLogger("hivebus.worker").info(
         "worker %s running %s", worker.instance, ", ".join(a.name for a in agents)

@@ -51,6 +51,7 @@ class Worker:
         heartbeat_s: float = 10.0,
         drain_grace_s: float = 15.0,
         consumer_overrides: dict[str, object] | None = None,
+        producer_overrides: dict[str, object] | None = None,
         llm: LLM | None = None,
     ) -> None:
         names = [agent.name for agent in agents]
@@ -64,6 +65,7 @@ class Worker:
         self.heartbeat_s = heartbeat_s
         self.drain_grace_s = drain_grace_s
         self.consumer_overrides = dict(consumer_overrides or {})
+        self.producer_overrides = dict(producer_overrides or {})
         self.instance = directory.instance_id()
         self.runners: list[AgentRunner] = []
         self._llm = llm
@@ -81,7 +83,9 @@ class Worker:
         specs = [directory.SPEC] + [TopicSpec(dlq_topic(a.name)) for a in self.agents]
         await asyncio.to_thread(ensure_topics, admin_client(), specs)
         serde = Serde(registry_client())
-        producer = AsyncProducer(producer_config(f"hivebus-worker-{self.instance}"), loop)
+        producer = AsyncProducer(
+            producer_config(f"hivebus-worker-{self.instance}", self.producer_overrides), loop
+        )
         if self.metrics_port is not None:
             start_http_server(self.metrics_port)
             log.info("metrics on http://0.0.0.0:%d/metrics", self.metrics_port)

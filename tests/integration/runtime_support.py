@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -30,10 +31,12 @@ def relay_agent(name: str, source: str, output: str, **options: object) -> Agent
     return agent
 
 
-def hivebus(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the real `hivebus` command line."""
+def hivebus(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `hivebus` command line, with `env` added to this process's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "hivebus.cli", *args],
+        [sys.executable, "-m", "hivebus.cli", *args], env={**os.environ, **(env or {})},
         capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
 

@@ -82,3 +82,16 @@ async def test_agents_lists_a_running_agent_with_its_subscriptions(admin: AdminC
     assert f"outputs:    {output}" in block
     after = hivebus("agents")
     assert agent.name not in after.stdout  # it announced "stopped" when it left
+
+
+def test_run_passes_kafka_settings_through_and_names_a_bad_one(topic: str) -> None:
+    relay = Path(__file__).parent / "agents" / "relay.py"
+    env = {"RELAY_AGENT": unique_name("cfg"), "RELAY_SOURCE": topic, "RELAY_OUTPUT": topic + ".o"}
+    bad = hivebus("run", str(relay), "--producer-config", "linger.mss=1", env=env)
+    assert bad.returncode == 1
+    assert "invalid producer configuration" in bad.stderr
+    assert "linger.mss" in bad.stderr
+
+    malformed = hivebus("run", str(relay), "--consumer-config", "session.timeout.ms", env=env)
+    assert malformed.returncode == 2
+    assert "expected KEY=VALUE, got 'session.timeout.ms'" in malformed.stderr
