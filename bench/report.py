@@ -66,6 +66,9 @@ def _matrix(w: dict[str, Any]) -> list[str]:
         "results of one key that reach the output in the wrong order (hivebus-unordered is "
         'hivebus with `ordering="unordered"`, for comparison with unordered peers).',
         "",
+        *_matrix_glance(w),
+        "All figures:",
+        "",
         "| keys | partitions | system | events/s | vs raw Avro | p50 ms | p99 ms "
         "| order violations |",
         "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
@@ -106,6 +109,46 @@ def _matrix(w: dict[str, Any]) -> list[str]:
             f"| {h['system']} | {h['fast_done']}/{h['fast_total']} | {_ms(h['fast_p50_ms'])} | "
             f"{_ms(h['fast_p99_ms'])} |"
         )
+    return [*lines, ""]
+
+
+SHORT = {
+    "hivebus-unordered": "hb-unord", "faststream-aiokafka": "fs-aio",
+    "faststream-aiokafka-workers": "fs-aio-w", "faststream-confluent": "fs-conf",
+    "faststream-confluent-workers": "fs-conf-w",
+}  # fmt: skip
+
+
+def _matrix_glance(w: dict[str, Any]) -> list[str]:
+    """One row per cell, one column per system: events/s (order violations), c when capped."""
+    systems = list(dict.fromkeys(c["system"] for c in w["cells"]))
+    floors = {(b["keys"], b["partitions"]): b for b in w.get("bounds", [])}
+    lines = [
+        "At a glance: events/s (order violations); c = capped. Floors: the fastest any system "
+        f"could finish the cell's jobs with {w.get('concurrency', 256)} at a time, counting "
+        "handler time only, keeping per-key order / not keeping it.",
+        "",
+        "| keys x part. | " + " | ".join(SHORT.get(s, s) for s in systems)
+        + " | floor s, ordered / any |",
+        "| --- |" + " ---: |" * (len(systems) + 1),
+    ]  # fmt: skip
+    cells: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
+    for c in w["cells"]:
+        cells.setdefault((c["keys"], c["partitions"]), {})[c["system"]] = c
+    for (keys, partitions), row in cells.items():
+        values = []
+        for system in systems:
+            c = row.get(system, {})
+            if "events_per_s" not in c:
+                values.append("—")
+                continue
+            capped = "" if c.get("finished") else "c"
+            values.append(f"{c['events_per_s']:,.0f}{capped} ({c['order_violations']})")
+        floor = floors.get((keys, partitions))
+        bound = (
+            f"{floor['ordered_floor_s']:.1f} / {floor['unordered_floor_s']:.1f}" if floor else "—"
+        )
+        lines.append(f"| {keys} x {partitions} | " + " | ".join(values) + f" | {bound} |")
     return [*lines, ""]
 
 

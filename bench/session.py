@@ -18,6 +18,9 @@ from bench.observe import Observer, Seen
 
 WARMUP = Job(id="warmup", key="warmup", seq=0, delay_ms=0, sent_at_us=0)
 
+# Jobs each system may run at once (hivebus max_in_flight, FastStream max_workers, Faust).
+CONCURRENCY = 256
+
 
 @dataclass
 class Session:
@@ -46,7 +49,7 @@ def measure(
     session = Session(system.name)
     config: dict[str, Any] = {
         "source": source, "output": output, "group": f"{source}.{system.name}",
-        "count": expected + 1, "concurrency": 256,
+        "count": expected + 1, "concurrency": CONCURRENCY,
     }  # fmt: skip
     try:
         running = runners.start(system, "slow", config, timeout_s=cap_s + 120)
