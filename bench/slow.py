@@ -40,12 +40,17 @@ def run(
         producer.produce(topic, encoder.encode(Payment(**value)), key=str(value["account"]))
     producer.flush(60)
     say(
-        f"(b) slow handler: {count:,} events, 1 partition, {keys:,} keys, "
+        f"target: slow handler, {count:,} events, 1 partition, {keys:,} keys, "
         f"{delay_s * 1000:.0f} ms each, max_in_flight {max_in_flight}"
     )
-    return asyncio.run(
+    result = asyncio.run(
         _measure(topic, count, delay_s, max_in_flight, min(keys, max_in_flight) / delay_s)
     )
+    say(
+        f"    hivebus {result['events_per_s']:,.0f} events/s = {result['fraction_of_ideal']:.2f} "
+        f"of ideal, {result['order_violations']} order violations"
+    )
+    return result
 
 
 async def _measure(
