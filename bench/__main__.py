@@ -55,12 +55,12 @@ def main() -> int:
     results["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2))
-    markdown = render(results)
-    (RESULTS / f"{stamp}.md").write_text(markdown)
-    (RESULTS / "latest.md").write_text(markdown)
+    data, markdown = json.dumps(results, indent=2), render(results)
+    for name in (stamp, "latest"):
+        (RESULTS / f"{name}.json").write_text(data)
+        (RESULTS / f"{name}.md").write_text(markdown)
     print("\n" + markdown)
-    print(f"written: bench/results/{stamp}.md and .json")
+    print(f"written: bench/results/{stamp}.md and .json (also latest.md and .json)")
     return 0
 
 
