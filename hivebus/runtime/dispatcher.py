@@ -81,6 +81,8 @@ class Dispatcher:
         self.emitted: set[str] = set()  # record types published so far, for the directory
         self.assignments = 0  # rebalance callbacks seen: a test and operator signal
         self.revocations = 0
+        self.pauses = 0  # partitions paused for backpressure, and resumed
+        self.resumes = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self._draining = 0  # revocations waiting for in-flight work
@@ -118,6 +120,7 @@ class Dispatcher:
         self._pump()
         paused = scheduler.to_pause()
         if paused:
+            self.pauses += len(paused)
             self.consumer.pause([TopicPartition(t, p) for t, p in paused])
 
     def _pump(self) -> None:
@@ -130,6 +133,7 @@ class Dispatcher:
         self.stats.in_flight = self.scheduler.running
         resumed = self.scheduler.to_resume()
         if resumed:
+            self.resumes += len(resumed)
             self.consumer.resume([TopicPartition(t, p) for t, p in resumed])
 
     # ---- one record ----

@@ -15,7 +15,7 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hivebus import Agent, Context
+from hivebus import Agent, Context, Publisher
 from hivebus.contracts import Serde
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
@@ -58,6 +58,36 @@ async def test_per_key_order_holds_while_keys_run_concurrently(
         outputs[received.event.key].append(received.event.seq)
     assert all(seqs == list(range(20)) for seqs in outputs.values())
     assert peak > 5, f"only {peak} handlers ever ran at once"
+
+
+async def test_backpressure_pauses_and_resumes_a_partition_without_loss_or_repeats(
+    admin: AdminClient,
+) -> None:
+    source, _ = topics(admin, "backpressure", partitions=1)
+    agent = Agent(unique_name("pressed"), max_in_flight=4)
+    handled: dict[str, list[int]] = defaultdict(list)
+    all_handled = asyncio.Event()
+
+    @agent.on(source, Ping)
+    async def think(ping: Ping, ctx: Context) -> None:
+        await asyncio.sleep(0.001)
+        handled[ping.key].append(ping.seq)
+        if sum(map(len, handled.values())) >= len(events):
+            all_handled.set()
+
+    events = pings(3000, keys=30)  # a backlog three times the high watermark (1,000 waiting)
+    async with Publisher("tests") as publisher:
+        await publisher.publish_many(source, [(e.key, e) for e in events])
+    async with running([agent]) as worker:
+        dispatcher = worker.runners[0].dispatcher
+        await asyncio.wait_for(all_handled.wait(), timeout=60)
+        await asyncio.sleep(0.5)  # room for a repeat to show up
+        pauses, resumes = dispatcher.pauses, dispatcher.resumes
+
+    assert pauses >= 1 and resumes >= 1, f"paused {pauses}, resumed {resumes} times"
+    assert dict(handled) == {
+        f"k{k}": list(range(100)) for k in range(30)
+    }  # every event once, each key in order, across the pause/resume cycles
 
 
 async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance(
