@@ -144,7 +144,7 @@ class ConsumerThread:
 
         librdkafka's fetcher notices a resumed partition only when it next wakes up: measured
         0.7-0.9 s here, long enough for a busy agent to run dry (`make bench`, target workload:
-        0.84 -> 0.96 of ideal). A seek to the consumed position wakes it; pausing has already
+        0.85 -> 0.95 of ideal). A seek to the consumed position wakes it; pausing has already
         dropped the prefetched records, so nothing is skipped or read twice.
         """
         for position in self.consumer.position(partitions):
