@@ -11,6 +11,7 @@ from hivebus.contracts.errors import (
     ContractDriftError,
     ContractError,
     IncompatibleContract,
+    RegistryUnavailable,
     UndecodableRecord,
 )
 from hivebus.contracts.evolution import Finding, check_compatibility
@@ -30,6 +31,7 @@ __all__ = [
     "HeaderBuilder",
     "IncompatibleContract",
     "Record",
+    "RegistryUnavailable",
     "Serde",
     "UndecodableRecord",
     "WriterSchema",

@@ -47,3 +47,17 @@ class UndecodableRecord(HivebusError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class RegistryUnavailable(HivebusError):
+    """The schema registry did not answer in time, refused the connection or failed (HTTP 5xx).
+
+    The record or contract that needed it is fine: a retry once the registry is back will work,
+    so this never sends a record to the dead-letter topic.
+    """
+
+    def __init__(self, url: str, action: str, failure: str) -> None:
+        self.url = url
+        self.action = action
+        self.failure = failure
+        super().__init__(f"the schema registry at {url} is unavailable ({action}): {failure}")

@@ -8,15 +8,34 @@ from hivebus.contracts.compat import NOT_FOUND, compatibility_level, reasons
 from hivebus.contracts.contract import Contract
 from hivebus.contracts.endpoints import registry_url
 from hivebus.contracts.errors import ContractError, IncompatibleContract
+from hivebus.contracts.outage import registry_call
 from hivebus.contracts.subjects import subject_for
 
 CONFLICT = 409
 REFUSED = (400, 415, 422)  # the schema itself is bad: no retry will help
 
+# Without a timeout httpx waits forever on a registry that accepted the connection and then
+# hung. A healthy registry answers a lookup in milliseconds and a first registration (with its
+# compatibility check on a cold JVM) in well under a second or two; 10 s is far past any healthy
+# answer, yet a hung one is noticed long before Kafka's session and poll timeouts, and a CLI
+# user gets an error instead of a silent terminal. The limit applies to each phase of one HTTP
+# attempt (connect, send, each read), as httpx counts it.
+DEFAULT_TIMEOUT_S = 10.0
+# Confluent's defaults retry 3 times after jittered waits of up to 1, 2 and 4 s: with the
+# timeout that is 40+ s before a caller hears of an outage. One retry after at most 250 ms
+# still rides over a dropped keep-alive connection or one 503 from a restarting registry, and
+# bounds a sync call at about 2 x timeout.
+RETRIES = {"max.retries": 1, "retries.wait.ms": 250, "retries.max.wait.ms": 250}
 
-def registry_client(url: str | None = None) -> SchemaRegistryClient:
-    """A client for the registry at `url`, by default `SCHEMA_REGISTRY_URL` or the dev stack."""
-    return SchemaRegistryClient({"url": url or registry_url()})
+
+def registry_client(
+    url: str | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> SchemaRegistryClient:
+    """A client for the registry at `url`, by default `SCHEMA_REGISTRY_URL` or the dev stack.
+
+    Every HTTP attempt gives up after `timeout_s`; `RegistryUnavailable` then tells callers.
+    """
+    return SchemaRegistryClient({"url": url or registry_url(), "timeout": timeout_s, **RETRIES})
 
 
 def register(
@@ -28,7 +47,8 @@ def register(
     """
     subject = subject_for(topic, contract.fullname, multi_type=multi_type)
     try:
-        return int(client.register_schema(subject, Schema(contract.schema_str, "AVRO")))
+        with registry_call(client, f"registering {contract.fullname} under '{subject}'"):
+            return int(client.register_schema(subject, Schema(contract.schema_str, "AVRO")))
     except SchemaRegistryError as exc:
         if exc.http_status_code in REFUSED:
             raise ContractError(
@@ -37,15 +57,17 @@ def register(
             ) from exc
         if exc.http_status_code != CONFLICT:
             raise
-        level = compatibility_level(client, subject)
-        why = reasons(client, contract.schema_str, subject, level) or [str(exc.error_message)]
+        with registry_call(client, f"explaining why '{subject}' refused {contract.fullname}"):
+            level = compatibility_level(client, subject)
+            why = reasons(client, contract.schema_str, subject, level) or [str(exc.error_message)]
         raise IncompatibleContract(subject, contract.fullname, level, why) from exc
 
 
 def lookup_id(client: SchemaRegistryClient, contract: Contract, subject: str) -> int:
     """The id `contract` is already registered with under `subject`; never registers."""
     try:
-        found = client.lookup_schema(subject, Schema(contract.schema_str, "AVRO")).schema_id
+        with registry_call(client, f"looking up {contract.fullname} under '{subject}'"):
+            found = client.lookup_schema(subject, Schema(contract.schema_str, "AVRO")).schema_id
     except SchemaRegistryError as exc:
         if exc.http_status_code != NOT_FOUND:
             raise

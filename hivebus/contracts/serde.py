@@ -3,38 +3,40 @@
 The hot path costs one fastavro encode or decode plus one pydantic dump or validate per event.
 Everything else — subjects, schema ids, writer schemas, the (writer id, reader model) pairing —
 is settled once and cached. Registry calls happen only on a cache miss (a new topic/model pair
-to encode, a schema id never seen before); a registry that is down raises its own error, not
-`UndecodableRecord`, because the record itself is fine and a retry will read it.
+to encode, a schema id never seen before); a registry that is down raises `RegistryUnavailable`,
+not `UndecodableRecord`, because the record itself is fine and a retry will read it.
+
+Code on an event loop settles misses with the async faces (`writer_async`, `encoder_async`),
+which call the registry in a thread and give up after a timeout; once they have answered,
+`decode` and `Encoder.encode` of those schemas never do I/O. The sync faces are for tools.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from functools import partial
 from io import BytesIO
 from typing import Any, TypeVar
 
 import fastavro
-from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro.read import SchemaResolutionError
 from pydantic import ValidationError
 
-from hivebus.contracts.compat import NOT_FOUND
 from hivebus.contracts.contract import Contract
+from hivebus.contracts.encoder import Encoder
 from hivebus.contracts.errors import (
     INCOMPATIBLE_SCHEMA,
     INVALID_RECORD,
-    NOT_AVRO,
     TRUNCATED_AVRO,
-    UNKNOWN_SCHEMA_ID,
-    UNSUPPORTED_SCHEMA,
-    ContractError,
     UndecodableRecord,
 )
+from hivebus.contracts.lookups import Lookups
 from hivebus.contracts.record import Record
-from hivebus.contracts.registry import lookup_id, register
+from hivebus.contracts.registry import DEFAULT_TIMEOUT_S, lookup_id, register
 from hivebus.contracts.subjects import subject_for
-from hivebus.contracts.wire import HEADER_SIZE, MAGIC, frame_header, schema_id_of
+from hivebus.contracts.wire import HEADER_SIZE, MAGIC, schema_id_of
+from hivebus.contracts.writers import WriterSchema, fetch_writer
 
 __all__ = ["Encoder", "Serde", "UndecodableRecord", "WriterSchema"]
 
@@ -46,52 +48,19 @@ MAX_DETAIL = 300  # details travel in DLQ headers: keep them readable
 _CORRUPT = (EOFError, IndexError, ValueError, OverflowError, MemoryError, KeyError, StopIteration)
 
 
-@dataclass(frozen=True, slots=True)
-class WriterSchema:
-    """The schema a value was written with, as the registry knows it by id."""
-
-    schema_id: int
-    fullname: str
-    parsed: Any
-    schema_str: str
-
-
-class Encoder:
-    """Encodes one model for one topic; its subject and schema id were settled when made."""
-
-    __slots__ = ("_header", "_parsed", "model", "schema_id", "subject", "topic")
-
-    def __init__(
-        self, topic: str, subject: str, schema_id: int, model: type[Record], parsed: Any
-    ) -> None:
-        self.topic, self.subject, self.schema_id, self.model = topic, subject, schema_id, model
-        self._header = frame_header(schema_id)
-        self._parsed = parsed
-
-    def encode(self, record: Record) -> bytes:
-        """Magic byte, schema id, then the Avro binary of `record.to_avro()`."""
-        if not isinstance(record, self.model):
-            raise ContractError(
-                f"this encoder writes {self.model.__qualname__} to {self.topic}, "
-                f"not {type(record).__qualname__}"
-            )
-        out = BytesIO()
-        out.write(self._header)
-        try:
-            fastavro.schemaless_writer(out, self._parsed, record.to_avro())
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ContractError(
-                f"{type(record).__qualname__} cannot be written as {self.model.fullname}: {exc}"
-            ) from exc
-        return out.getvalue()
-
-
 class Serde:
     """One per process (or per registry): caches subjects, ids and writer schemas for all."""
 
-    def __init__(self, registry: SchemaRegistryClient, *, auto_register: bool = True) -> None:
+    def __init__(
+        self,
+        registry: SchemaRegistryClient,
+        *,
+        auto_register: bool = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
         self.registry = registry
         self.auto_register = auto_register
+        self._lookups = Lookups(registry, timeout_s)  # the async faces' default timeout
         self._encoders: dict[tuple[str, type[Record], bool], Encoder] = {}
         self._writers: dict[int, WriterSchema] = {}
         # (the 4 schema-id bytes, reader model) -> (writer schema, reader schema or None)
@@ -155,26 +124,53 @@ class Serde:
         return pair
 
     def _fetch(self, schema_id: int) -> WriterSchema:
-        try:
-            schema = self.registry.get_schema(schema_id)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code != NOT_FOUND:
-                raise
-            raise UndecodableRecord(
-                UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not in the registry"
-            ) from exc
-        if (schema.schema_type or "AVRO") != "AVRO":
-            raise UndecodableRecord(NOT_AVRO, f"schema id {schema_id} is {schema.schema_type}")
-        text = schema.schema_str or ""
-        try:
-            parsed: Any = fastavro.parse_schema(json.loads(text))
-        except Exception as exc:  # references to other subjects, or a schema fastavro rejects
-            raise UndecodableRecord(UNSUPPORTED_SCHEMA, f"schema id {schema_id}: {exc}") from exc
-        named = isinstance(parsed, dict)
-        fullname = str(parsed.get("name") or parsed.get("type")) if named else str(parsed)
-        writer = WriterSchema(schema_id, fullname, parsed, text)
-        self._writers[schema_id] = writer
+        writer = self._writers[schema_id] = fetch_writer(self.registry, schema_id)
         return writer
+
+    # Async faces: for code on an event loop. Registry calls run in a thread, bounded in time.
+
+    def cached_encoder(
+        self, topic: str, model: type[Record], *, multi_type: bool = False
+    ) -> Encoder | None:
+        """The encoder of `model` on `topic` if it is settled already; never calls the registry."""
+        return self._encoders.get((topic, model, multi_type))
+
+    async def encoder_async(
+        self,
+        topic: str,
+        model: type[Record],
+        *,
+        multi_type: bool = False,
+        timeout_s: float | None = None,
+    ) -> Encoder:
+        """`encoder` with its registry calls in a thread; `RegistryUnavailable` past the timeout."""
+        key = (topic, model, multi_type)
+        if (found := self._encoders.get(key)) is not None:
+            return found
+        action = f"settling the schema of {model.__qualname__} on {topic}"
+        settle = partial(self.encoder, topic, model, multi_type=multi_type)
+        return await self._lookups.run(("encoder", *key), settle, action, timeout_s)
+
+    def cached_writer(self, value: bytes) -> WriterSchema | None:
+        """The writer schema of `value` if it is cached, else None; never calls the registry.
+
+        `UndecodableRecord` when `value` is not framed (too short, bad magic byte).
+        """
+        return self._writers.get(schema_id_of(value))
+
+    async def writer_async(self, value: bytes, *, timeout_s: float | None = None) -> WriterSchema:
+        """`writer` with its registry call in a thread; `RegistryUnavailable` past the timeout."""
+        schema_id = schema_id_of(value)
+        if (found := self._writers.get(schema_id)) is not None:
+            return found
+        action = f"fetching schema id {schema_id}"
+        return await self._lookups.run(
+            ("writer", schema_id), partial(self._fetch, schema_id), action, timeout_s
+        )
+
+    async def reachable(self, timeout_s: float = 2.0) -> bool:
+        """True when the registry answers a cheap request within `timeout_s`: for readiness."""
+        return await self._lookups.reachable(timeout_s)
 
 
 def _same_record(written: str, contract: Contract) -> bool:
