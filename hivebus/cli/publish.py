@@ -20,6 +20,7 @@ from hivebus.contracts import (
     register,
     registry_client,
 )
+from hivebus.contracts.strict import describe_unknown, unknown_fields
 from hivebus.contracts.wire import frame_header
 from hivebus.errors import ConfigError, HivebusError
 from hivebus.kafka.config import producer_config
@@ -32,7 +33,8 @@ def register_command(commands: Any) -> None:
         description=(
             "Encode a JSON value with the contract named by --type (an Avro record full name "
             "found in --schemas, or the file given with --schema), register the contract for "
-            "the topic if needed, and publish it with CloudEvents headers. Prints the event id."
+            "the topic if needed, and publish it with CloudEvents headers. Prints the event id. "
+            "A key the record (or a record nested in it) has no field for is refused."
         ),
         epilog=(
             "example: hivebus publish transactions.card --type hivebus.examples.payments."
@@ -60,6 +62,9 @@ def _publish(args: argparse.Namespace) -> int:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(f"--json is not valid JSON: {error}") from None
+    # fastavro drops keys the schema lacks: a misspelt field would go out as its default.
+    if unknown := unknown_fields(value, contract):
+        raise ConfigError(f"{describe_unknown(contract, unknown)}; nothing was published")
     try:
         validate(value, contract.parsed, raise_errors=True)
     except ValidationError as error:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
+from hivebus.kafka.config import check_settings
 from hivebus.runtime import Worker
 from hivebus.runtime.loader import load_agents
 from hivebus.runtime.worker import tune_gc
@@ -48,7 +49,7 @@ def register(commands: Any) -> None:
 
 
 def _setting(text: str) -> tuple[str, str]:
-    """KEY=VALUE as a pair; librdkafka parses the value and names a bad key itself."""
+    """KEY=VALUE as a pair; `check_settings` has librdkafka judge the key and the value."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
@@ -56,6 +57,10 @@ def _setting(text: str) -> tuple[str, str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Refused here, in one sentence, before any agent is loaded or said to be running.
+    consumer_overrides, producer_overrides = dict(args.consumer_config), dict(args.producer_config)
+    check_settings("consumer", consumer_overrides)
+    check_settings("producer", producer_overrides)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -63,8 +68,8 @@ def _run(args: argparse.Namespace) -> int:
     tune_gc()
     worker = Worker(
         agents, metrics_port=args.metrics_port, drain_grace_s=args.grace,
-        heartbeat_s=args.heartbeat, consumer_overrides=dict(args.consumer_config),
-        producer_overrides=dict(args.producer_config),
+        heartbeat_s=args.heartbeat, consumer_overrides=consumer_overrides,
+        producer_overrides=producer_overrides,
     )  # fmt: skip
     logging.getLogger("hivebus.worker").info(
         "worker %s running %s", worker.instance, ", ".join(a.name for a in agents)

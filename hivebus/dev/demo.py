@@ -176,6 +176,17 @@ def _summary(transactions: list[Record], outcome: Outcome, expected: int, say: S
     )
 
 
+def decision_line(decision: Any) -> str:
+    """How the demo prints a compliance decision: the model that wrote the rationale, once.
+
+    The offline provider starts its text with "[offline]" as well as naming itself as the
+    model, so the tag is dropped from the rationale when it repeats the one printed before it.
+    """
+    tag = f"[{decision.model}]"
+    rationale = decision.rationale.removeprefix(tag).lstrip()
+    return f"DECISION  {decision.tx_id}  {decision.decision:<6} {tag} {rationale[:90]}"
+
+
 class _Watcher:
     """Prints flags and decisions as they arrive, from a plain consumer in a thread."""
 
@@ -224,6 +235,5 @@ class _Watcher:
             else:
                 decision = self._serde.decode(message.value() or b"", decision_type)
                 self._outcome.decisions[decision.tx_id] = decision.model_dump()
-                self._say(f"DECISION  {decision.tx_id}  {decision.decision:<6} "
-                          f"[{decision.model}] {decision.rationale[:90]}")  # fmt: skip
+                self._say(decision_line(decision))
         consumer.close()

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from hivebus.dev import Endpoints
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
 from tests.integration.runtime_support import hivebus, relay_agent, topics
 
 PING = Path(__file__).parents[1] / "schemas" / "runtime" / "Ping.avsc"
+PAYMENT = Path(__file__).parents[1] / "schemas" / "contracts" / "payment.v2.avsc"
 
 
 def test_publish_then_tail_round_trips_an_event(topic: str) -> None:
@@ -33,6 +37,32 @@ def test_publish_rejects_a_value_that_breaks_the_contract(topic: str) -> None:
     bad = hivebus("publish", topic, "--schema", str(PING), "--json", '{"id": "x", "seq": "one"}')
     assert bad.returncode == 1
     assert "does not fit test.runtime.Ping" in bad.stderr
+
+
+def test_publish_refuses_a_field_the_contract_lacks_and_publishes_nothing(
+    topic: str, stack: Endpoints, registry: SchemaRegistryClient
+) -> None:
+    # `payload` has a default: without the check the event went out with payload="".
+    misspelt = {"id": "x", "key": "acct-1", "seq": 3, "paylod": "hi"}
+    bad = hivebus("publish", topic, "--schema", str(PING), "--json", json.dumps(misspelt))
+    assert bad.returncode == 1
+    [line] = bad.stderr.strip().splitlines()
+    assert "test.runtime.Ping has no field 'paylod' (did you mean 'payload'?)" in line
+
+    nested = {"id": "p1", "amount": 1.0, "kind": "CARD", "merchant": {"name": "m", "contry": "FR"}}
+    bad = hivebus("publish", topic, "--schema", str(PAYMENT), "--json", json.dumps(nested))
+    assert bad.returncode == 1
+    assert (
+        "hivebus.tests.contracts.Payment has no field 'merchant.contry' "
+        "(did you mean 'merchant.country'?)"
+    ) in bad.stderr
+
+    probe = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": topic})
+    try:
+        assert probe.get_watermark_offsets(TopicPartition(topic, 0), timeout=10) == (0, 0)
+    finally:
+        probe.close()
+    assert f"{topic}-value" not in registry.get_subjects()  # not even the schema was registered
 
 
 def test_schemas_check_fails_on_an_incompatible_change_and_names_the_field(
@@ -87,10 +117,24 @@ async def test_agents_lists_a_running_agent_with_its_subscriptions(admin: AdminC
 def test_run_passes_kafka_settings_through_and_names_a_bad_one(topic: str) -> None:
     relay = Path(__file__).parent / "agents" / "relay.py"
     env = {"RELAY_AGENT": unique_name("cfg"), "RELAY_SOURCE": topic, "RELAY_OUTPUT": topic + ".o"}
-    bad = hivebus("run", str(relay), "--producer-config", "linger.mss=1", env=env)
-    assert bad.returncode == 1
-    assert "invalid producer configuration" in bad.stderr
-    assert "linger.mss" in bad.stderr
+    good = ["--consumer-config", "max.poll.interval.ms=600000", "--producer-config", "acks=all"]
+    refusals = [
+        ("--producer-config", "linger.mss=1",
+         "invalid producer setting 'linger.mss': No such configuration property"),
+        ("--consumer-config", "fetch.wait.max.msx=5",
+         "invalid consumer setting 'fetch.wait.max.msx': No such configuration property"),
+        ("--producer-config", "linger.ms=abc",
+         "invalid producer setting 'linger.ms': Invalid value"),
+    ]  # fmt: skip
+    for option, setting, sentence in refusals:
+        bad = hivebus("run", str(relay), *good, option, setting, env=env)
+        assert bad.returncode == 1, bad.stderr
+        # One line and nothing else: no agent said to be running, no traceback, no raw repr.
+        [line] = bad.stderr.strip().splitlines()
+        assert line.startswith(f"hivebus: error: {sentence}"), line
+        assert "KafkaError{" not in bad.stderr
+        assert "Traceback" not in bad.stderr
+        assert "running" not in bad.stderr + bad.stdout
 
     malformed = hivebus("run", str(relay), "--consumer-config", "session.timeout.ms", env=env)
     assert malformed.returncode == 2
