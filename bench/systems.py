@@ -146,15 +146,12 @@ def hivebus_agent(config: dict[str, Any]) -> dict[str, Any]:
         task = asyncio.create_task(worker.run(stop))
         deadline = time.monotonic() + config["timeout_s"]
         while time.monotonic() < deadline:
-            if (
-                worker.runners
-                and worker.runners[0].dispatcher.stats.produced_total >= config["count"]
-            ):
+            if worker.runners and worker.runners[0].stats.produced_total >= config["count"]:
                 break
             if task.done():
                 task.result()
             await asyncio.sleep(0.002)
-        produced = worker.runners[0].dispatcher.stats.produced_total if worker.runners else 0
+        produced = worker.runners[0].stats.produced_total if worker.runners else 0
         result = clock.result(config, produced)
         stop.set()
         await task

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaError, KafkaException
+import confluent_kafka.admin as admin_api
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -57,3 +58,20 @@ def ensure_topics(
                     f"could not create topic {name}: {error.args[0].str()}"
                 ) from None
     return created
+
+
+def end_offsets(
+    admin: AdminClient, partitions: Iterable[tuple[str, int]], timeout_s: float
+) -> dict[tuple[str, int], int]:
+    """The end (high watermark) offset of each partition; unknown partitions are left out."""
+    latest = admin_api.OffsetSpec.latest()  # type: ignore[attr-defined,no-untyped-call]
+    wanted = {TopicPartition(topic, number): latest for topic, number in partitions}
+    if not wanted:
+        return {}
+    ends = {}
+    for tp, future in admin.list_offsets(wanted, request_timeout=timeout_s).items():
+        try:
+            ends[(tp.topic, tp.partition)] = int(future.result(timeout=timeout_s).offset)
+        except Exception:  # one unknown partition must not hide the others
+            continue
+    return ends

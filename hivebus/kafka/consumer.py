@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from hivebus.errors import ConfigError
+from hivebus.kafka.config import describe_config_error
 from hivebus.kafka.records import Consumed, consumed
 
 log = logging.getLogger("hivebus.kafka")
@@ -31,6 +31,9 @@ log = logging.getLogger("hivebus.kafka")
 BatchHandler = Callable[[list[Consumed]], None]
 AssignHandler = Callable[[list[TopicPartition]], Awaitable[None]]
 RevokeHandler = Callable[[list[TopicPartition], bool], Awaitable[list[TopicPartition]]]
+CommitHandler = Callable[[KafkaError | None, list[TopicPartition]], None]
+FinalCommitHandler = Callable[[list[TopicPartition]], None]
+COMMITTED_TIMEOUT_S = 10.0
 
 
 class ConsumerThread:
@@ -43,13 +46,17 @@ class ConsumerThread:
         on_batch: BatchHandler,
         on_assign: AssignHandler,
         on_revoke: RevokeHandler,
+        on_commit: CommitHandler,
+        on_final_commit: FinalCommitHandler,
         batch_size: int = 500,
         rebalance_timeout_s: float = 60.0,
     ) -> None:
         try:
-            self.consumer = Consumer(config)
+            self.consumer = Consumer({**config, "on_commit": self._committed})
         except KafkaException as error:
-            raise ConfigError(f"invalid consumer configuration: {error}") from None
+            raise ConfigError(describe_config_error("consumer", error)) from None
+        self._on_commit = on_commit
+        self._on_final_commit = on_final_commit
         self._topics = list(topics)
         self._loop = loop
         self._on_batch = on_batch
@@ -59,7 +66,6 @@ class ConsumerThread:
         self._rebalance_timeout_s = rebalance_timeout_s
         self._requests: deque[tuple[str, list[TopicPartition]]] = deque()
         self._in_transit = threading.Semaphore(2)
-        self.on_idle: Callable[[Consumer], None] | None = None  # called about once a second
         self._stopping = threading.Event()
         self.closed = asyncio.Event()
         self.error: BaseException | None = None
@@ -91,13 +97,9 @@ class ConsumerThread:
         self._stopping.set()
 
     def _run(self) -> None:
-        last_idle = time.monotonic()
         try:
             while not self._stopping.is_set():
                 self._apply_requests()
-                if self.on_idle is not None and time.monotonic() - last_idle > 1.0:
-                    last_idle = time.monotonic()
-                    self.on_idle(self.consumer)
                 if not self._in_transit.acquire(timeout=0.1):
                     continue
                 messages = self._next_batch()
@@ -159,15 +161,39 @@ class ConsumerThread:
         future = asyncio.run_coroutine_threadsafe(_await(awaitable), self._loop)
         return future.result(timeout=self._rebalance_timeout_s)
 
+    def _committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """librdkafka's answer to a commit (served inside poll, on this thread)."""
+        self._loop.call_soon_threadsafe(self._on_commit, error, partitions)
+
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Committed offsets carry the completed-beyond set in their metadata (see offsets.py).
-        committed = consumer.committed(partitions, timeout=10) if partitions else []
+        committed = self._committed_offsets(consumer, partitions) if partitions else []
         self._in_loop(self._on_assign(committed))
 
+    def _committed_offsets(
+        self, consumer: Consumer, partitions: list[TopicPartition]
+    ) -> list[TopicPartition]:
+        """The group's committed offsets; a slow coordinator is waited for, not fatal."""
+        while True:
+            try:
+                return list(consumer.committed(partitions, timeout=COMMITTED_TIMEOUT_S))
+            except KafkaException as error:
+                if self._stopping.is_set():
+                    raise
+                log.warning("reading committed offsets failed (%s); retrying", error)
+
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Commits queued before this callback go out first, so none lands after the final one.
+        self._apply_requests()
         offsets = self._in_loop(self._on_revoke(partitions, False))
-        if offsets:
-            consumer.commit(offsets=offsets, asynchronous=False)
+        if not offsets:
+            return
+        try:
+            answered = consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as error:
+            log.warning("final commit on revoke failed (%s); those records run again", error)
+            return
+        self._loop.call_soon_threadsafe(self._on_final_commit, list(answered or []))
 
     def _lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Lost partitions already belong to someone else: stop their work, commit nothing.

@@ -20,6 +20,7 @@ from hivebus.runtime.scheduler import Ordering
 
 if TYPE_CHECKING:
     from hivebus.runtime.context import Context
+    from hivebus.runtime.middleware import Middleware
 
 E = TypeVar("E", bound=Record)
 HandlerResult = Record | Sequence[Record] | None
@@ -80,6 +81,8 @@ class Agent:
     retry: Retry = field(default_factory=Retry)
     handler_timeout_s: float | None = None
     consumer_config: dict[str, Any] = field(default_factory=dict)
+    # Wrappers around the handling of each record, outermost first (see runtime/middleware.py).
+    middleware: list[Middleware] = field(default_factory=list)
     handlers: list[Handler] = field(default_factory=list)
 
     def __post_init__(self) -> None:

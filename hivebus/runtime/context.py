@@ -5,85 +5,78 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hivebus.contracts import EventMeta, Record, lineage, parse_headers
-from hivebus.contracts.headers import RawHeaders
+from hivebus.contracts import EventMeta, Record, parse_headers
 
 if TYPE_CHECKING:
     from hivebus.llm import LLM
+    from hivebus.runtime.job import Job
+    from hivebus.runtime.outbox import Outbox
 
 T = TypeVar("T")
-
-
-class Outputs(Protocol):
-    """Where a handler's published records go: the runtime tracks their acknowledgements."""
-
-    async def publish(
-        self, topic: str, record: Record, *, key: str | None, ctx: Context, multi_type: bool
-    ) -> None: ...
 
 
 class Context:
     """One per handler attempt. Everything a handler author needs is a method here."""
 
-    __slots__ = (
-        "_headers",
-        "_llm_factory",
-        "_meta",
-        "_outputs",
-        "agent",
-        "attempt",
-        "key",
-        "log",
-        "offset",
-        "partition",
-        "topic",
-    )
+    __slots__ = ("_job", "_llm_factory", "_meta", "_outbox", "agent", "attempt", "log")
 
     def __init__(  # positional: one is made per handler attempt, on the hot path
         self,
         agent: str,
-        topic: str,
-        partition: int,
-        offset: int,
-        key: str | None,
-        headers: RawHeaders | None,
+        job: Job,
         attempt: int,
-        outputs: Outputs,
+        outbox: Outbox,
         llm_factory: Callable[[], LLM],
         log: logging.Logger,
         /,
     ) -> None:
         self.agent = agent
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.key = key
-        self._headers = headers
-        self._meta: EventMeta | bool | None = False  # parsed on first use
+        self._job = job
         self.attempt = attempt
-        self._outputs = outputs
+        self._outbox = outbox
         self._llm_factory = llm_factory
+        self._meta: EventMeta | bool | None = False  # parsed on first use
         self.log = log
+
+    @property
+    def topic(self) -> str:
+        return self._job.message.topic()
+
+    @property
+    def partition(self) -> int:
+        return self._job.message.partition()
+
+    @property
+    def offset(self) -> int:
+        return self._job.message.offset()
+
+    @property
+    def key(self) -> str | None:
+        """The input's key, decoded as UTF-8 (None for a record without a key)."""
+        return self._job.key
 
     async def publish(
         self, topic: str, record: Record, *, key: str | None = None, multi_type: bool = False
     ) -> None:
         """Publish an event caused by the one being handled (key defaults to the input's).
 
-        The input is marked done only after the broker has acknowledged this record.
-        `multi_type` registers the contract as `<topic>-<record name>` (TopicRecordNameStrategy),
-        for topics that carry several event types.
+        The record is queued for the broker at once; the input is marked done only after the
+        broker has acknowledged it. `multi_type` registers the contract as
+        `<topic>-<record name>` (TopicRecordNameStrategy), for topics that carry several event
+        types.
         """
-        key = self.key if key is None else key
-        await self._outputs.publish(topic, record, key=key, ctx=self, multi_type=multi_type)
+        key = self._job.key if key is None else key
+        await self._outbox.emit(self._job, topic, record, key, multi_type)
 
     async def step(self, name: str, fn: Callable[..., Awaitable[T] | T], *args: Any) -> T:
-        """Run one unit of work with side effects (an LLM call, a tool call).
+        """Run one unit of work with side effects (an LLM call, a tool call) and return its
+        result.
 
-        In a durable agent the result is journaled and a replay returns it without running
-        `fn` again; in a plain agent the step simply runs.
+        Today a step simply calls `fn(*args)` (awaiting it if it returns an awaitable): nothing
+        is journaled, so a retried or redelivered event runs its steps again. Durable runs
+        will record each step's result under `name` so a replay returns it instead.
         """
         result = fn(*args)
         if inspect.isawaitable(result):
@@ -99,11 +92,10 @@ class Context:
     def meta(self) -> EventMeta | None:
         """The input's CloudEvents attributes (None for a record without `ce_id`)."""
         if self._meta is False:
-            self._meta = parse_headers(self._headers)
+            self._meta = parse_headers(self._job.headers)
         return self._meta  # type: ignore[return-value]
 
     @property
-    def correlation_id(self) -> str | None:
+    def correlation_id(self) -> str:
         """The id shared by every event of one piece of work (the first event's id)."""
-        event_id, correlation_id, _ = lineage(self._headers)
-        return correlation_id or event_id
+        return self._job.lineage()[1]

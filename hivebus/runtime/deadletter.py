@@ -22,7 +22,7 @@ def dlq_topic(agent: str) -> str:
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a record is dead: `kind` is "handler", "undecodable" or "delivery"."""
+    """Why a record is dead: `kind` is "handler", "undecodable", "delivery" or "runtime"."""
 
     kind: str
     error_type: str
@@ -30,12 +30,16 @@ class Failure:
     attempts: int
 
 
-def dead_letter_headers(message: Consumed, agent: str, failure: Failure) -> list[tuple[str, bytes]]:
+def dead_letter_headers(
+    message: Consumed, agent: str, failure: Failure, *, brief: bool = False
+) -> list[tuple[str, bytes]]:
+    """The original headers plus the error's; `brief` keeps the error message short, for a
+    record that the broker refused as too large with the full message attached."""
     original = list(message.headers() or [])
     extra = {
         "kind": failure.kind,
         "type": failure.error_type,
-        "message": failure.message[:2000],
+        "message": failure.message[: 120 if brief else 2000],
         "attempts": str(failure.attempts),
         "agent": agent,
         "topic": message.topic() or "",

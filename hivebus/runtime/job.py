@@ -1,98 +1,119 @@
-"""One consumed record on its way to "complete": handler done *and* every output acknowledged.
+"""One consumed record's state machine: plain state, no behaviour that reaches outward.
 
-A job counts its outputs in flight. Each broker acknowledgement decrements the count; the job
-completes when the handler has finished and the count is zero. If an output is refused by
-the broker, the source record goes to the dead-letter topic instead (and completes when that
-write is acknowledged), so a record never completes with a lost output.
+A job is created at intake (waiting), started by the dispatcher (running), may wait between
+attempts (retry-wait) or, in a durable run later, give up its lane while it waits for a timer
+or a signal (suspended), and ends in exactly one of done, dead-lettered or cancelled. Every
+transition goes through `move`, which refuses the ones that make no sense: a job that ended
+never runs again, so a stale completion cannot be mistaken for a fresh one.
+
+A job belongs to one `Assignment` (a partition as this instance holds it between an assign
+and a revoke). Once that assignment is revoked, nothing the job does may touch the next one.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Hashable
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import KafkaError, Message
-
-from hivebus.contracts import Record, lineage
+from hivebus.contracts import lineage
 from hivebus.kafka.records import Consumed, Headers
-from hivebus.runtime.deadletter import Failure
 
 if TYPE_CHECKING:
-    from hivebus.runtime.context import Context
-    from hivebus.runtime.dispatcher import Dispatcher
+    import asyncio
+
+    from hivebus.runtime.assignment import Assignment
+
+
+class JobState(Enum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    RETRY_WAIT = "retry-wait"
+    SUSPENDED = "suspended"
+    DONE = "done"
+    DEAD_LETTERED = "dead-lettered"
+    CANCELLED = "cancelled"
+
+    @property
+    def ended(self) -> bool:
+        return self in _ENDED
+
+
+_ENDED = frozenset({JobState.DONE, JobState.DEAD_LETTERED, JobState.CANCELLED})
+_ALLOWED: dict[JobState, frozenset[JobState]] = {
+    JobState.WAITING: frozenset({JobState.RUNNING, JobState.CANCELLED}),
+    JobState.RUNNING: frozenset(
+        {
+            JobState.RETRY_WAIT,
+            JobState.SUSPENDED,
+            JobState.DONE,
+            JobState.DEAD_LETTERED,
+            JobState.CANCELLED,
+        }
+    ),
+    JobState.RETRY_WAIT: frozenset({JobState.RUNNING, JobState.DEAD_LETTERED, JobState.CANCELLED}),
+    JobState.SUSPENDED: frozenset({JobState.RUNNING, JobState.CANCELLED}),
+    JobState.DONE: frozenset(),
+    JobState.DEAD_LETTERED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+}
+
+
+class InvalidTransition(RuntimeError):
+    pass
 
 
 class Job:
     __slots__ = (
-        "closed",
+        "assignment",
         "dead",
         "delivery_error",
-        "dispatcher",
-        "handler_done",
         "headers",
         "key",
         "lane",
         "message",
-        "partition",
         "pending",
+        "sealed",
+        "state",
+        "task",
     )
 
-    def __init__(
-        self, dispatcher: Dispatcher, message: Consumed, partition: tuple[str, int]
-    ) -> None:
-        self.dispatcher = dispatcher
+    def __init__(self, message: Consumed, assignment: Assignment) -> None:
         self.message = message
-        self.partition = partition
-        self.lane: object = None
-        self.pending = 0
-        self.handler_done = False
-        self.delivery_error: KafkaError | None = None
-        self.dead = False
-        self.closed = False
-        self.headers: Headers | None = None  # the input's, read when the record starts
-        self.key: str | None = None
+        self.assignment = assignment
+        self.state = JobState.WAITING
+        self.lane: Hashable | None = None
+        self.headers: Headers | None = message.headers()
+        raw = message.key()
+        self.key: str | None = raw.decode(errors="replace") if raw is not None else None
+        self.pending = 0  # outputs (or the dead letter) produced and not yet acknowledged
+        self.sealed = False  # the handler is finished: no more outputs will come
+        self.dead = False  # the source record is on its way to the dead-letter topic
+        self.delivery_error: Any = None  # the first output the broker refused
+        self.task: asyncio.Task[None] | None = None  # when the job runs as a task
 
-    async def publish(
-        self, topic: str, record: Record, *, key: str | None, ctx: Context, multi_type: bool
-    ) -> None:
-        self.emit(topic, record, key, ctx, multi_type)
+    def move(self, to: JobState) -> None:
+        if to not in _ALLOWED[self.state]:
+            raise InvalidTransition(f"job {self.where}: {self.state.value} -> {to.value}")
+        self.state = to
 
-    def emit(
-        self, topic: str, record: Record, key: str | None, ctx: Context, multi_type: bool = False
-    ) -> None:
-        """Encode and produce an output; the job completes only once the broker acks it."""
-        d = self.dispatcher
-        value = d.encoder(topic, type(record), multi_type).encode(record)
+    @property
+    def fenced(self) -> bool:
+        """True once the job may no longer produce or complete: cancelled or revoked."""
+        return self.state is JobState.CANCELLED or self.assignment.revoked
+
+    def lineage(self) -> tuple[str, str, str | None]:
+        """(cause, correlation, run) for the job's outputs: the input's `ce_id` is the cause,
+        its correlation is carried over or started from it. An input without `ce_id` (from a
+        producer that is not hivebus) gets a stable id from where it sits in Kafka, so a
+        redelivered record gets the same one."""
         cause, correlation, run = lineage(self.headers)
-        headers, _ = d.headers.build(
-            record.fullname, correlation_id=correlation or cause, causation_id=cause, run_id=run
-        )
-        self.pending += 1
-        d.emitted.add(record.fullname)
-        d.producer.produce(topic, value, key=key, headers=headers, on_delivery=self._delivered)
+        if cause is None:
+            message = self.message
+            cause = f"{message.topic()}/{message.partition()}/{message.offset()}"
+        return cause, correlation or cause, run
 
-    def send_to_dead_letters(self, failure: Failure) -> None:
-        self.dead = True
-        self.pending += 1
-        self.dispatcher.write_dead_letter(self, failure)
-
-    def dead_letter_written(self) -> None:
-        self.pending -= 1
-        self.finish_if_done()
-
-    def finish_if_done(self) -> None:
-        if self.pending or not self.handler_done or self.closed:
-            return
-        if self.delivery_error is not None and not self.dead:
-            error = self.delivery_error
-            self.send_to_dead_letters(Failure("delivery", error.name(), error.str(), 1))
-            return
-        self.closed = True
-        self.dispatcher.complete(self)
-
-    def _delivered(self, error: KafkaError | None, message: Message) -> None:
-        self.pending -= 1
-        if error is not None:
-            self.delivery_error = error
-        else:
-            self.dispatcher.stats.count_produced(message.topic() or "")
-        self.finish_if_done()
+    @property
+    def where(self) -> str:
+        message = self.message
+        return f"{message.topic()}[{message.partition()}]@{message.offset()}"

@@ -38,7 +38,6 @@ class Scheduler(Generic[Item]):
     _ready: deque[_Slot[Item]] = field(default_factory=deque)
     _lanes: dict[Hashable, deque[_Slot[Item]]] = field(default_factory=dict)
     _waiting: dict[Partition, int] = field(default_factory=dict)
-    _paused: set[Partition] = field(default_factory=set)
 
     def admit(self, item: Item, partition: Partition, lane: Hashable | None) -> None:
         """Queue a record; it becomes ready when its lane is free."""
@@ -76,35 +75,43 @@ class Scheduler(Generic[Item]):
         else:
             del self._lanes[lane]
 
-    def to_pause(self) -> list[Partition]:
-        """Partitions that just crossed the high watermark (the caller pauses them)."""
-        crossed = [
-            p
-            for p, n in self._waiting.items()
-            if n >= self.high_watermark and p not in self._paused
-        ]
-        self._paused.update(crossed)
-        return crossed
+    def over_high(self, partition: Partition) -> bool:
+        """Enough records of `partition` wait that fetching more should pause."""
+        return self._waiting.get(partition, 0) >= self.high_watermark
 
-    def to_resume(self) -> list[Partition]:
-        """Paused partitions that drained below the low watermark."""
-        drained = [p for p in self._paused if self._waiting.get(p, 0) <= self.low_watermark]
-        self._paused.difference_update(drained)
-        return drained
+    def under_low(self, partition: Partition) -> bool:
+        """Few enough records of `partition` wait that a paused partition may resume."""
+        return self._waiting.get(partition, 0) <= self.low_watermark
 
     def drop(self, partitions: Iterable[Partition]) -> list[Item]:
-        """Forget the waiting records of revoked partitions; returns them (they never ran)."""
+        """Forget the waiting records of revoked partitions; returns them (they never ran).
+
+        A lane whose head waited in the ready queue goes with it. A lane whose head is running
+        stays (emptied) until that head's `finish`, so a key that comes back in a later
+        assignment queues behind it instead of running beside it.
+        """
         gone = set(partitions)
-        dropped = [slot[0] for slot in self._ready if slot[1] in gone]
-        self._ready = deque(slot for slot in self._ready if slot[1] not in gone)
-        for lane, queue in list(self._lanes.items()):
-            kept = deque(slot for slot in queue if slot[1] not in gone)
-            dropped.extend(slot[0] for slot in queue if slot[1] in gone)
-            self._lanes[lane] = kept
+        dropped: list[Item] = []
+        ready: deque[_Slot[Item]] = deque()
+        for slot in self._ready:
+            if slot[1] not in gone:
+                ready.append(slot)
+                continue
+            dropped.append(slot[0])
+            queue = self._lanes.pop(slot[2], None) if slot[2] is not None else None
+            if queue:
+                dropped.extend(waiting[0] for waiting in queue)
+        self._ready = ready
+        for queue in self._lanes.values():
+            if queue and queue[0][1] in gone:  # a lane holds records of one partition only
+                dropped.extend(waiting[0] for waiting in queue)
+                queue.clear()
         for partition in gone:
             self._waiting.pop(partition, None)
-            self._paused.discard(partition)
         return dropped
+
+    def waiting(self, partition: Partition) -> int:
+        return self._waiting.get(partition, 0)
 
 
 def lane_of(ordering: Ordering, topic: str, partition: int, key: bytes | None) -> Hashable | None:

@@ -8,16 +8,14 @@ work (up to the grace), commits, leaves its group, and announces "stopped".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import signal
 import threading
-
-from prometheus_client import start_http_server
+from wsgiref.simple_server import WSGIServer
 
 from hivebus.contracts import Serde, registry_client
-from hivebus.errors import ConfigError
+from hivebus.errors import ConfigError, HivebusError
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
@@ -25,9 +23,20 @@ from hivebus.llm import LLM
 from hivebus.runtime import directory
 from hivebus.runtime.agent import Agent
 from hivebus.runtime.deadletter import dlq_topic
+from hivebus.runtime.http import serve
+from hivebus.runtime.probes import Probes
 from hivebus.runtime.runner import AgentRunner
 
 log = logging.getLogger("hivebus.worker")
+
+
+class RunnerDied(HivebusError):
+    """An agent's consumer thread died: the worker stopped, and exits non-zero."""
+
+    def __init__(self, agent: str, cause: BaseException | None) -> None:
+        reason = f"{type(cause).__name__}: {cause}" if cause is not None else "it ended"
+        super().__init__(f"agent {agent} stopped consuming ({reason}); the worker stopped")
+        self.agent = agent
 
 
 def tune_gc() -> None:
@@ -70,6 +79,8 @@ class Worker:
         self.runners: list[AgentRunner] = []
         self._llm = llm
         self.ready = asyncio.Event()
+        self.probes: Probes | None = None
+        self._http: WSGIServer | None = None
 
     def llm(self) -> LLM:
         if self._llm is None:
@@ -77,49 +88,101 @@ class Worker:
         return self._llm
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Run until `stop` is set (or a signal arrives), then shut down gracefully."""
+        """Run until `stop` is set (or a signal arrives), then shut down gracefully.
+
+        Raises `RunnerDied` (after stopping the other agents) if an agent stops consuming.
+        """
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
+        admin = admin_client()
         specs = [directory.SPEC] + [TopicSpec(dlq_topic(a.name)) for a in self.agents]
-        await asyncio.to_thread(ensure_topics, admin_client(), specs)
+        await asyncio.to_thread(ensure_topics, admin, specs)
         serde = Serde(registry_client())
+        self.probes = Probes(admin, serde)
         producer = AsyncProducer(
             producer_config(f"hivebus-worker-{self.instance}", self.producer_overrides), loop
         )
+        try:
+            self.runners = [
+                AgentRunner(
+                    agent, serde=serde, producer=producer, llm_factory=self.llm,
+                    instance=self.instance, drain_grace_s=self.drain_grace_s,
+                    consumer_overrides=self.consumer_overrides,
+                )
+                for agent in self.agents
+            ]  # fmt: skip
+        except BaseException:
+            producer.close()
+            raise
         if self.metrics_port is not None:
-            start_http_server(self.metrics_port)
-            log.info("metrics on http://0.0.0.0:%d/metrics", self.metrics_port)
-        self.runners = [
-            AgentRunner(
-                agent, serde=serde, producer=producer, llm_factory=self.llm,
-                instance=self.instance, drain_grace_s=self.drain_grace_s,
-                consumer_overrides=self.consumer_overrides,
-            )
-            for agent in self.agents
-        ]  # fmt: skip
+            self._http = serve(self.metrics_port, live=self.liveness, ready=self.readiness)
+            log.info("metrics, /healthz and /readyz on http://0.0.0.0:%d", self.metrics_port)
         for runner in self.runners:
             runner.start()
         started_at = directory.now()
-        announcer = loop.create_task(self._announce(serde, producer, started_at))
+        background = [
+            loop.create_task(self._announce(serde, producer, started_at)),
+            loop.create_task(self.probes.run(self.runners)),
+        ]
         self._install_signals(stop)
         self.ready.set()
+        died = await self._supervise(stop)
         try:
-            await stop.wait()
-        finally:
-            announcer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await announcer
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             results = await asyncio.gather(
-                *(r.stop() for r in self.runners), return_exceptions=True
+                *(r.stop() for r in self.runners if r is not died), return_exceptions=True
             )
-            await self._publish_announcements(serde, producer, started_at, "stopped")
+            await self._publish_announcements(serde, producer, started_at, "stopped", died)
             await producer.flush()
+        finally:
             producer.close()
+            if self._http is not None:
+                self._http.shutdown()
+                self._http.server_close()
             if self._llm is not None:
                 await self._llm.aclose()
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
+        if died is not None:
+            raise RunnerDied(died.agent.name, died.failed)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    def liveness(self) -> dict[str, bool]:
+        """Each agent's consumer thread still runs (read from the HTTP thread)."""
+        return {f"agent:{r.agent.name}": not r.consumer.closed.is_set() for r in self.runners}
+
+    def readiness(self) -> dict[str, bool]:
+        """Every agent joined its group, and the broker and the registry answer."""
+        checks = {f"joined:{r.agent.name}": r.joined for r in self.runners}
+        probes = self.probes
+        checks["broker"] = probes is not None and probes.broker_ok
+        checks["registry"] = probes is not None and probes.registry_ok
+        return checks
+
+    async def _supervise(self, stop: asyncio.Event) -> AgentRunner | None:
+        """Wait for `stop`, or for a runner's consumer thread to die: the runner that died.
+
+        A dead consumer thread means the agent no longer consumes, commits or answers its
+        group; its partitions are, or soon will be, given to other members. The worker does
+        not restart it in-process: it announces the agent "failed", stops the other agents
+        gracefully and exits non-zero, so that what restarts processes (Kubernetes, Compose,
+        systemd) restarts it with its own backoff and a crash loop stays visible there.
+        """
+        waits = {asyncio.ensure_future(stop.wait()): None} | {
+            asyncio.ensure_future(r.consumer.closed.wait()): r for r in self.runners
+        }
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        died = next((waits[t] for t in done if waits[t] is not None), None)
+        if died is not None:
+            log.error(
+                "agent %s stopped consuming (%s); stopping the worker",
+                died.agent.name, died.failed or "its consumer thread ended",
+            )  # fmt: skip
+        return died
 
     async def _announce(self, serde: Serde, producer: AsyncProducer, started_at: str) -> None:
         while True:
@@ -130,13 +193,18 @@ class Worker:
             await asyncio.sleep(self.heartbeat_s)
 
     async def _publish_announcements(
-        self, serde: Serde, producer: AsyncProducer, started_at: str, status: str
+        self,
+        serde: Serde,
+        producer: AsyncProducer,
+        started_at: str,
+        status: str,
+        died: AgentRunner | None = None,
     ) -> None:
-        encoder = serde.encoder(directory.TOPIC, directory.AgentAnnouncement)
+        encoder = await serde.encoder_async(directory.TOPIC, directory.AgentAnnouncement)
         for runner in self.runners:
             record = directory.announcement(
                 runner.agent, self.instance, started_at, self.heartbeat_s,
-                runner.dispatcher.emitted, status,
+                runner.outbox.emitted, "failed" if runner is died else status,
             )  # fmt: skip
             await producer.send(directory.TOPIC, encoder.encode(record), key=runner.agent.name)
 

@@ -50,7 +50,7 @@ async def _joined(
     def joined() -> bool:
         if not worker.ready.is_set():
             return False
-        return not assigned or all(r.dispatcher.assignments for r in worker.runners)
+        return not assigned or all(r.joined for r in worker.runners)
 
     while not joined():
         if task.done():

@@ -112,7 +112,7 @@ async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance(
         fast_done = time.monotonic() - started
         everything = await read_events(Serde(registry), output, Pong, 10, timeout_s=40)
         dispatcher = worker.runners[0].dispatcher
-        assignments, revocations = dispatcher.assignments, dispatcher.revocations
+        assignments, revocations = dispatcher.assigned, dispatcher.revocations
 
     assert {r.event.key for r in fast} == {"k1", "k2", "k3", "k4"}  # not stuck behind k0
     assert fast_done < 8

@@ -44,18 +44,17 @@ def test_partition_mode_serialises_and_unordered_mode_does_not() -> None:
     assert len(_start_all(free)) == 4  # type: ignore[arg-type]
 
 
-def test_watermarks_pause_and_resume_a_partition() -> None:
+def test_watermarks_say_when_a_partition_is_too_far_ahead_and_when_it_has_drained() -> None:
     s: Scheduler[int] = Scheduler(max_in_flight=1, high_watermark=4, low_watermark=1)
     for i in range(5):
         s.admit(i, P, None)
-    assert s.to_pause() == [P]
-    assert s.to_pause() == []  # already paused
+    assert s.over_high(P) and not s.under_low(P)
     for _ in range(3):
         assert s.next_ready() is not None
         s.finish(None)
-    assert s.to_resume() == []  # 2 still waiting, above the low watermark
+    assert not s.over_high(P) and not s.under_low(P)  # 2 still waiting
     assert s.next_ready() is not None
-    assert s.to_resume() == [P]
+    assert s.under_low(P)
 
 
 def test_revoked_partitions_lose_their_waiting_records_only() -> None:
@@ -67,3 +66,30 @@ def test_revoked_partitions_lose_their_waiting_records_only() -> None:
     assert sorted(s.drop([("t", 0)])) == ["p0-b"]
     s.finish(("t", 0, b"a"))
     assert [n for n, _ in _start_all(s)] == ["p1-a"]
+
+
+def test_a_lane_whose_waiting_head_was_dropped_runs_again_when_its_partition_returns() -> None:
+    # Partition mode, one slot: p1's head waits in the ready queue behind p0's running record
+    # when p1 is revoked. Once p1 comes back, its records must run (defect: they never did).
+    s: Scheduler[str] = Scheduler(max_in_flight=1)
+    s.admit("p0-0", ("t", 0), lane_of(Ordering.PARTITION, "t", 0, None))
+    s.admit("p1-0", ("t", 1), lane_of(Ordering.PARTITION, "t", 1, None))
+    assert [n for n, _ in _start_all(s)] == ["p0-0"]
+    assert s.drop([("t", 1)]) == ["p1-0"]
+    s.admit("p1-0 again", ("t", 1), lane_of(Ordering.PARTITION, "t", 1, None))
+    s.finish(lane_of(Ordering.PARTITION, "t", 0, None))
+    assert [n for n, _ in _start_all(s)] == ["p1-0 again"]
+
+
+def test_a_key_still_running_when_revoked_holds_its_returning_records_until_it_finishes() -> None:
+    s: Scheduler[str] = Scheduler(max_in_flight=4)
+    lane = lane_of(Ordering.KEY, "t", 0, b"k")
+    s.admit("old", ("t", 0), lane)
+    s.admit("old-next", ("t", 0), lane)
+    assert [n for n, _ in _start_all(s)] == ["old"]
+    assert s.drop([("t", 0)]) == ["old-next"]
+    s.admit("new", ("t", 0), lane)  # the partition came back while "old" still runs
+    assert _start_all(s) == []
+    s.finish(lane)
+    assert [n for n, _ in _start_all(s)] == ["new"]
+    assert s.waiting(("t", 0)) == 0

@@ -1,0 +1,163 @@
+"""Running one job: decode and route its record, run the middleware chain, settle its outputs.
+
+The executor starts each job eagerly (see eager.py) and reports back through two callbacks it
+was built with: `released(job)` when the handler is finished (its lane and slot are free for
+the next record) and `ended(job, complete)` once the job has reached its final state (its
+offset is complete unless it was cancelled). It never touches partitions or commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from hivebus.contracts import Record, Serde, UndecodableRecord
+from hivebus.contracts.errors import RegistryUnavailable
+from hivebus.runtime import metrics
+from hivebus.runtime.agent import Agent, Handler
+from hivebus.runtime.context import Context
+from hivebus.runtime.deadletter import Failure
+from hivebus.runtime.eager import start_eagerly
+from hivebus.runtime.job import Job, JobState
+from hivebus.runtime.middleware import Call, Middleware, chain
+from hivebus.runtime.outbox import Fenced, Outbox
+
+if TYPE_CHECKING:
+    from hivebus.llm import LLM
+
+REGISTRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+_NO_OUTPUT = (
+    "handler {} returned events but declares no output topic "
+    "(use @agent.on(..., output='topic') or ctx.publish)"
+)
+
+
+class HandlerOutputError(Exception):
+    pass
+
+
+class Executor:
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        serde: Serde,
+        outbox: Outbox,
+        middlewares: Sequence[Middleware],
+        llm_factory: Callable[[], LLM],
+        released: Callable[[Job], None],
+        ended: Callable[[Job, bool], None],
+        log: logging.Logger,
+    ) -> None:
+        self.agent = agent
+        self._serde = serde
+        self._outbox = outbox
+        self._routes: dict[tuple[str, str], Handler | None] = {}
+        self._chain = chain(middlewares, self._invoke)
+        self._llm_factory = llm_factory
+        self._released = released
+        self._ended = ended
+        self._log = log
+        self._loop = asyncio.get_running_loop()
+        outbox.on_settled = self._settled
+
+    def start(self, job: Job) -> None:
+        job.move(JobState.RUNNING)
+        job.task = start_eagerly(self._run(job), self._loop)
+
+    async def _run(self, job: Job) -> None:
+        cancelled = False
+        try:
+            prepared = await self._prepare(job)
+            if prepared is not None:
+                await self._chain(Call(self.agent, job, *prepared))
+        except (asyncio.CancelledError, Fenced):
+            cancelled = True
+        except Exception as error:  # a runtime fault: never lose the record
+            self._log.exception("unexpected failure handling %s", job.where)
+            self._outbox.dead_letter(job, Failure("runtime", type(error).__name__, str(error), 0))
+        finally:
+            self._released(job)
+            if cancelled or job.fenced:
+                self.cancel(job)
+            else:
+                self._outbox.seal(job)
+
+    def cancel(self, job: Job) -> None:
+        """End a job that may not finish: it completes nothing, its outputs are fenced."""
+        if job.state.ended:
+            return
+        job.move(JobState.CANCELLED)
+        if job.task is not None and not job.task.done():
+            job.task.cancel()
+        self._ended(job, False)
+
+    async def _prepare(self, job: Job) -> tuple[Handler, Record] | None:
+        """Decode and route; None when the record is skipped or dead-lettered.
+
+        A schema id never seen before is fetched off the event loop; while the registry is
+        unreachable the record waits (it is fine, so it is never dead-lettered for that), and
+        only its own lane waits with it.
+        """
+        message = job.message
+        value = message.value() or b""
+        try:
+            writer = self._serde.cached_writer(value)
+            attempt = 0
+            while writer is None:
+                try:
+                    writer = await self._serde.writer_async(value)
+                except RegistryUnavailable as error:
+                    delay = REGISTRY_BACKOFF_S[min(attempt, len(REGISTRY_BACKOFF_S) - 1)]
+                    self._log.warning("cannot decode %s yet (%s); retrying", job.where, error)
+                    attempt += 1
+                    await asyncio.sleep(delay)
+            handler = self._route(message.topic(), writer.fullname)
+            if handler is None:
+                metrics.ignored(self.agent.name, message.topic()).inc()
+                return None
+            return handler, self._serde.decode(value, handler.event_type)
+        except UndecodableRecord as error:
+            self._outbox.dead_letter(job, Failure("undecodable", error.reason, str(error), 0))
+            return None
+
+    async def _invoke(self, call: Call) -> None:
+        """The innermost link: one attempt of the handler, its results to the outbox."""
+        job, handler = call.job, call.handler
+        ctx = Context(
+            self.agent.name, job, call.attempt, self._outbox, self._llm_factory, self._log
+        )
+        if handler.is_async:
+            result = await handler.fn(call.event, ctx)  # type: ignore[misc]
+        else:
+            result = handler.fn(call.event, ctx)
+        if result is None:
+            return
+        output = handler.output
+        records = [result] if isinstance(result, Record) else list(result)
+        if records and output is None:
+            raise HandlerOutputError(_NO_OUTPUT.format(handler.fn.__name__))
+        for record in records:
+            if not isinstance(record, Record):
+                raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
+            await self._outbox.emit(job, output, record, job.key, handler.output_multi_type)  # type: ignore[arg-type]
+
+    def _route(self, topic: str, fullname: str) -> Handler | None:
+        key = (topic, fullname)
+        if key not in self._routes:
+            self._routes[key] = self.agent.route(topic, fullname)
+        return self._routes[key]
+
+    def _settled(self, job: Job) -> None:
+        """Every record of the sealed job is acknowledged; a refused output dead-letters it."""
+        if job.state.ended:
+            return
+        error = job.delivery_error
+        if error is not None and not job.dead:
+            self._outbox.dead_letter(job, Failure("delivery", error.name(), error.str(), 1))
+            return
+        job.move(JobState.DEAD_LETTERED if job.dead else JobState.DONE)
+        self._ended(job, True)

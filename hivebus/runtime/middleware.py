@@ -1,0 +1,57 @@
+"""Handler middleware: an ordered chain of wrappers around each handler call.
+
+A middleware is an async callable `(call, call_next) -> None`. It may act before and after
+`await call_next(call)`, retry it, time it, or catch what it raises; the innermost link runs
+the handler and hands its results to the outbox. Retry, the timeout, metrics and
+dead-lettering are middlewares (`runtime/middlewares/`), and later capabilities (durable runs,
+audit, sagas) add theirs with `Agent(middleware=[...])` instead of editing the runtime.
+
+The same chain serves `def` and `async def` handlers: the executor starts each chain eagerly
+(`runtime/eager.py`), so a chain that never waits — a sync handler on its first attempt, or
+an async one that returns without awaiting I/O — completes inline with no task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from hivebus.contracts import Record
+    from hivebus.runtime.agent import Agent, Handler
+    from hivebus.runtime.job import Job
+
+
+class Call:
+    """One handler invocation as middleware sees it; `attempt` counts from 1."""
+
+    __slots__ = ("agent", "attempt", "event", "handler", "job")
+
+    def __init__(self, agent: Agent, job: Job, handler: Handler, event: Record) -> None:
+        self.agent = agent
+        self.job = job
+        self.handler = handler
+        self.event = event
+        self.attempt = 1
+
+
+Next = Callable[[Call], Awaitable[None]]
+
+
+class Middleware(Protocol):
+    async def __call__(self, call: Call, call_next: Next) -> None: ...
+
+
+def chain(middlewares: Sequence[Middleware], innermost: Next) -> Next:
+    """Compose `middlewares` (outermost first) around `innermost`."""
+    composed = innermost
+    for middleware in reversed(middlewares):
+        composed = _link(middleware, composed)
+    return composed
+
+
+def _link(middleware: Middleware, call_next: Next) -> Next:
+    def linked(call: Call) -> Awaitable[None]:
+        return middleware(call, call_next)
+
+    return linked

@@ -1,0 +1,37 @@
+"""The outermost middleware: whatever the chain finally raises sends the record to its DLQ.
+
+Nothing is dropped: the original record goes to `hivebus.dlq.<agent>` with the error in
+`hivebus_error_*` headers, and its offset completes once that write is acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from hivebus.runtime.deadletter import Failure
+from hivebus.runtime.middleware import Call, Next
+
+if TYPE_CHECKING:
+    from hivebus.runtime.outbox import Outbox
+
+
+class NonRetryableError(Exception):
+    """Raise from a handler to dead-letter the record at once, with no further attempts."""
+
+
+class DeadLettering:
+    def __init__(self, outbox: Outbox, log: logging.Logger) -> None:
+        self._outbox = outbox
+        self._log = log
+
+    async def __call__(self, call: Call, call_next: Next) -> None:
+        try:
+            await call_next(call)
+        except Exception as error:
+            self._log.warning(
+                "%s failed after %d attempt(s) (%s: %s): dead-lettered",
+                call.job.where, call.attempt, type(error).__name__, error,
+            )  # fmt: skip
+            failure = Failure("handler", type(error).__name__, str(error), call.attempt)
+            self._outbox.dead_letter(call.job, failure)

@@ -1,0 +1,158 @@
+"""Every record an agent produces goes through its outbox: outputs and dead letters alike.
+
+The outbox owns the encoders, the CloudEvents headers, the producer and the dead-letter
+topic. A job hands it outputs while its handler runs, then `seal`s it when the handler is
+finished; the outbox calls `on_settled(job)` exactly once, when the job is sealed and every
+record it produced has been acknowledged. A job whose assignment was revoked (or that was
+cancelled) is fenced: its further outputs are refused with `Fenced`, raised into the handler.
+
+Every output carries `ce_causationid` and `ce_correlationid` (see `Job.lineage`), also when
+the input came from a producer that writes no CloudEvents headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+
+from confluent_kafka import KafkaError, KafkaException, Message
+
+from hivebus.contracts import Encoder, HeaderBuilder, Record, Serde
+from hivebus.contracts.errors import RegistryUnavailable
+from hivebus.kafka.producer import AsyncProducer
+from hivebus.runtime import metrics
+from hivebus.runtime.deadletter import Failure, dead_letter_headers, dlq_topic
+from hivebus.runtime.job import Job
+
+Settled = Callable[[Job], None]
+REGISTRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+DEAD_LETTER_RETRY_S = 1.0
+
+
+class Fenced(BaseException):
+    """A job that lost its partition tried to publish. A BaseException, like cancellation,
+    so a handler's `except Exception` cannot swallow it and carry on."""
+
+
+class Outbox:
+    def __init__(
+        self,
+        agent: str,
+        *,
+        serde: Serde,
+        producer: AsyncProducer,
+        stats: metrics.AgentStats,
+        log: logging.Logger,
+    ) -> None:
+        self.agent = agent
+        self.serde = serde
+        self.producer = producer
+        self.stats = stats
+        self.on_settled: Settled = _unset
+        self.emitted: set[str] = set()  # record types published so far, for the directory
+        self._headers = HeaderBuilder(f"hivebus://agents/{agent}")
+        self._encoders: dict[tuple[str, type[Record], bool], Encoder] = {}
+        self._dlq = dlq_topic(agent)
+        self._log = log
+
+    async def emit(
+        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+    ) -> None:
+        """Encode and produce one output of `job`; its offset waits for the acknowledgement."""
+        if job.fenced:
+            raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
+        encoder = self._encoders.get((topic, type(record), multi_type))
+        if encoder is None:
+            encoder = await self._encoder(topic, type(record), multi_type)
+        value = encoder.encode(record)
+        cause, correlation, run = job.lineage()
+        headers, _ = self._headers.build(
+            record.fullname, correlation_id=correlation, causation_id=cause, run_id=run
+        )
+        self.producer.produce(
+            topic, value, key=key, headers=headers, on_delivery=functools.partial(self._acked, job)
+        )  # a refusal (too large, say) raises into the handler: counted only once queued
+        job.pending += 1
+        self.emitted.add(record.fullname)
+
+    def dead_letter(self, job: Job, failure: Failure) -> None:
+        """Send the job's original record, bytes untouched, to the agent's dead-letter topic.
+
+        Counted as pending at once and settled only by an acknowledged write: a refused or
+        failed write is retried, never leaked (it would hold the partition's commit forever).
+        """
+        job.dead = True
+        job.pending += 1
+        self._write_dead_letter(job, failure)
+
+    def seal(self, job: Job) -> None:
+        """The handler is finished with `job`: settle it once its records are acknowledged."""
+        job.sealed = True
+        if not job.pending:
+            self.on_settled(job)
+
+    async def _encoder(self, topic: str, model: type[Record], multi_type: bool) -> Encoder:
+        """The encoder, registering its schema off the event loop; a registry outage waits
+        (the record is fine, so it must not be dead-lettered for it)."""
+        for attempt in range(1_000_000):
+            try:
+                encoder = await self.serde.encoder_async(topic, model, multi_type=multi_type)
+            except RegistryUnavailable as error:
+                delay = REGISTRY_BACKOFF_S[min(attempt, len(REGISTRY_BACKOFF_S) - 1)]
+                self._log.warning("cannot register %s yet (%s); retrying", model.fullname, error)
+                await asyncio.sleep(delay)
+                continue
+            self._encoders[(topic, model, multi_type)] = encoder
+            return encoder
+        raise AssertionError("unreachable")
+
+    def _acked(self, job: Job, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            if job.delivery_error is None:
+                job.delivery_error = error
+        else:
+            self.stats.count_produced(message.topic() or "")
+        self._settle_one(job)
+
+    def _settle_one(self, job: Job) -> None:
+        job.pending -= 1
+        if not job.pending and job.sealed:
+            self.on_settled(job)
+
+    def _write_dead_letter(self, job: Job, failure: Failure, *, brief: bool = False) -> None:
+        message = job.message
+        headers = dead_letter_headers(message, self.agent, failure, brief=brief)
+
+        def written(error: KafkaError | None, _: Message) -> None:
+            if error is None:
+                metrics.DEAD_LETTERS.labels(self.agent, message.topic(), failure.kind).inc()
+                self._settle_one(job)
+            else:
+                self._retry_dead_letter(job, failure, error.str())
+
+        try:
+            self.producer.produce(
+                self._dlq, message.value(), key=message.key(), headers=headers,
+                on_delivery=written,
+            )  # fmt: skip
+        except KafkaException as error:  # refused before it left: too large, say
+            if not brief:  # the error headers may be what made it too large
+                self._write_dead_letter(job, failure, brief=True)
+                return
+            self._retry_dead_letter(job, failure, error.args[0].str())
+
+    def _retry_dead_letter(self, job: Job, failure: Failure, reason: str) -> None:
+        """Nothing is dropped: keep trying while the job still owns its partition."""
+        if job.fenced:  # the next owner handles the record again
+            self._settle_one(job)
+            return
+        self._log.error("dead-letter write for %s failed (%s); retrying", job.where, reason)
+        asyncio.get_running_loop().call_later(
+            DEAD_LETTER_RETRY_S, self._write_dead_letter, job, failure
+        )
+
+
+def _unset(job: Job) -> None:
+    raise RuntimeError("Outbox.on_settled was never set")
