@@ -123,7 +123,14 @@ class ConsumerThread:
         first = self.consumer.poll(0.1)
         if first is None:
             return []
-        return [first, *self.consumer.consume(self._batch_size - 1, 0)]
+        batch = [first, *self.consumer.consume(self._batch_size - 1, 0)]
+        for message in batch:
+            error = message.error()
+            if error is not None and error.code() == KafkaError._FATAL:
+                # e.g. a static member fenced by another with its group.instance.id: this
+                # consumer can never consume again, so the thread ends and the worker exits.
+                raise KafkaException(error)
+        return batch
 
     def _apply_requests(self) -> None:
         requests = self._requests
