@@ -130,6 +130,10 @@ async def test_jobs_still_running_after_the_grace_are_cancelled_and_their_output
     assert by == {"first": len(events) - moved, "second": moved}
 
 
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+
+
 async def test_a_consumer_that_dies_stops_the_worker_with_an_error_and_the_directory_says_so(
     admin: AdminClient, registry: SchemaRegistryClient
 ) -> None:
@@ -144,11 +148,11 @@ async def test_a_consumer_that_dies_stops_the_worker_with_an_error_and_the_direc
         "--consumer-config", "group.instance.id=same-instance",
         "--consumer-config", "session.timeout.ms=6000",
     ]  # fmt: skip
-    first = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    first = _start(command, env)
     second = None
     try:
         await asyncio.sleep(6)  # the first joins and owns the partition
-        second = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        second = _start(command, env)
         code = await asyncio.to_thread(first.wait, 60)
         stderr = first.stderr.read() if first.stderr else ""
         views = await asyncio.to_thread(read_directory, Serde(registry))
