@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -50,6 +51,7 @@ class ConsumerThread:
         on_final_commit: FinalCommitHandler,
         batch_size: int = 500,
         rebalance_timeout_s: float = 60.0,
+        transactional: bool = False,
     ) -> None:
         try:
             self.consumer = Consumer({**config, "on_commit": self._committed})
@@ -65,6 +67,11 @@ class ConsumerThread:
         self._batch_size = batch_size
         self._rebalance_timeout_s = rebalance_timeout_s
         self._requests: deque[tuple[str, list[TopicPartition]]] = deque()
+        # The group generation for transactions (KIP-447), read on this thread: the call
+        # blocks while another thread polls. Refreshed on every rebalance and each second.
+        self.group_metadata: Any = None
+        self._transactional = transactional
+        self._metadata_at = 0.0
         self._in_transit = threading.Semaphore(2)
         self._stopping = threading.Event()
         self.closed = asyncio.Event()
@@ -100,6 +107,8 @@ class ConsumerThread:
         try:
             while not self._stopping.is_set():
                 self._apply_requests()
+                if self._transactional and time.monotonic() - self._metadata_at > 1.0:
+                    self._refresh_group_metadata()
                 if not self._in_transit.acquire(timeout=0.1):
                     continue
                 messages = self._next_batch()
@@ -168,6 +177,10 @@ class ConsumerThread:
         future = asyncio.run_coroutine_threadsafe(_await(awaitable), self._loop)
         return future.result(timeout=self._rebalance_timeout_s)
 
+    def _refresh_group_metadata(self) -> None:
+        self.group_metadata = self.consumer.consumer_group_metadata()
+        self._metadata_at = time.monotonic()
+
     def _committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
         """librdkafka's answer to a commit (served inside poll, on this thread)."""
         self._loop.call_soon_threadsafe(self._on_commit, error, partitions)
@@ -175,6 +188,8 @@ class ConsumerThread:
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Committed offsets carry the completed-beyond set in their metadata (see offsets.py).
         committed = self._committed_offsets(consumer, partitions) if partitions else []
+        if self._transactional:
+            self._refresh_group_metadata()
         self._in_loop(self._on_assign(committed))
 
     def _committed_offsets(
@@ -192,6 +207,8 @@ class ConsumerThread:
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Commits queued before this callback go out first, so none lands after the final one.
         self._apply_requests()
+        if self._transactional:
+            self._refresh_group_metadata()
         offsets = self._in_loop(self._on_revoke(partitions, False))
         if not offsets:
             return

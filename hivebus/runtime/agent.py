@@ -26,6 +26,7 @@ E = TypeVar("E", bound=Record)
 HandlerResult = Record | Sequence[Record] | None
 HandlerFn = Callable[[E, "Context"], Awaitable[HandlerResult] | HandlerResult]
 
+GUARANTEES = ("at_least_once", "exactly_once")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _REGEX_CHARS = set("*?[]^$+(){}|\\")
 
@@ -80,6 +81,9 @@ class Agent:
     ordering: Ordering | str = Ordering.KEY
     retry: Retry = field(default_factory=Retry)
     handler_timeout_s: float | None = None
+    # "at_least_once" (outputs produced at once, offsets committed after their acks) or
+    # "exactly_once" (outputs and offsets committed together in Kafka transactions).
+    guarantee: str = "at_least_once"
     consumer_config: dict[str, Any] = field(default_factory=dict)
     # Wrappers around the handling of each record, outermost first (see runtime/middleware.py).
     middleware: list[Middleware] = field(default_factory=list)
@@ -93,6 +97,10 @@ class Agent:
             )
         if self.max_in_flight < 1:
             raise ConfigError(f"Agent.max_in_flight must be at least 1, got {self.max_in_flight}")
+        if self.guarantee not in GUARANTEES:
+            raise ConfigError(
+                f"Agent.guarantee must be one of {', '.join(GUARANTEES)}, got {self.guarantee!r}"
+            )
         try:
             self.ordering = Ordering(self.ordering)
         except ValueError:
@@ -129,6 +137,10 @@ class Agent:
             return fn
 
         return register
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.guarantee == "exactly_once"
 
     @property
     def subscriptions(self) -> list[str]:

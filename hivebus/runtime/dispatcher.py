@@ -136,8 +136,14 @@ class Dispatcher:
         self.assigned += 1
         return fresh
 
-    async def stop_intake(self, held: list[Assignment], *, grace_s: float) -> None:
-        """Drop what waits, let running jobs end within `grace_s`, cancel what is left."""
+    async def stop_intake(
+        self, held: list[Assignment], *, grace_s: float, until_sealed: bool = False
+    ) -> None:
+        """Drop what waits, let running jobs end within `grace_s`, cancel what is left.
+
+        `until_sealed` (exactly-once): a job whose handler finished counts as ended, because
+        its records wait for the revoke's last transaction, not for acknowledgements.
+        """
         self.revocations += 1
         for assignment in held:
             assignment.revoking = True
@@ -145,7 +151,11 @@ class Dispatcher:
         for job in self.scheduler.drop([a.partition for a in held]):
             job.move(JobState.CANCELLED)  # never started: its offset stays incomplete
         deadline = time.monotonic() + grace_s
-        while any(a.running for a in held):
+
+        def busy(job: Job) -> bool:
+            return not job.sealed if until_sealed else True
+
+        while any(busy(job) for a in held for job in a.running):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 left = sum(len(a.running) for a in held)
@@ -156,7 +166,7 @@ class Dispatcher:
                 await asyncio.wait_for(self._changed.wait(), remaining)
         tasks = []
         for assignment in held:
-            for job in list(assignment.running):
+            for job in [j for j in assignment.running if busy(j)]:
                 if job.task is not None:
                     tasks.append(job.task)
                 self.cancel_job(job)

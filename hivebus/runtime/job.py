@@ -66,6 +66,7 @@ class InvalidTransition(RuntimeError):
 class Job:
     __slots__ = (
         "assignment",
+        "buffer",
         "dead",
         "delivery_error",
         "headers",
@@ -91,6 +92,7 @@ class Job:
         self.dead = False  # the source record is on its way to the dead-letter topic
         self.delivery_error: Any = None  # the first output the broker refused
         self.task: asyncio.Task[None] | None = None  # when the job runs as a task
+        self.buffer: list[Any] | None = None  # exactly-once: outputs held for the transaction
 
     def move(self, to: JobState) -> None:
         if to not in _ALLOWED[self.state]:

@@ -71,11 +71,16 @@ class Outbox:
         headers, _ = self._headers.build(
             record.fullname, correlation_id=correlation, causation_id=cause, run_id=run
         )
+        self._send(job, topic, value, key, headers)
+        self.emitted.add(record.fullname)
+
+    def _send(
+        self, job: Job, topic: str, value: bytes, key: str | None, headers: list[tuple[str, bytes]]
+    ) -> None:
         self.producer.produce(
             topic, value, key=key, headers=headers, on_delivery=functools.partial(self._acked, job)
         )  # a refusal (too large, say) raises into the handler: counted only once queued
         job.pending += 1
-        self.emitted.add(record.fullname)
 
     def dead_letter(self, job: Job, failure: Failure) -> None:
         """Send the job's original record, bytes untouched, to the agent's dead-letter topic.

@@ -16,8 +16,9 @@ from confluent_kafka import TopicPartition
 
 from hivebus.contracts import Serde
 from hivebus.errors import ConfigError
-from hivebus.kafka.config import consumer_config
+from hivebus.kafka.config import consumer_config, producer_config
 from hivebus.kafka.consumer import ConsumerThread
+from hivebus.kafka.transactions import TransactionalProducer
 from hivebus.runtime import metrics
 from hivebus.runtime.agent import Agent
 from hivebus.runtime.assignment import Assignments
@@ -27,6 +28,7 @@ from hivebus.runtime.executor import Executor
 from hivebus.runtime.middleware import Middleware
 from hivebus.runtime.middlewares import DeadLettering, Measuring, Retrying, TimeLimit
 from hivebus.runtime.outbox import Outbox
+from hivebus.runtime.transactional import TransactionalCheckpointer, TransactionalOutbox
 
 if TYPE_CHECKING:
     from hivebus.kafka.producer import AsyncProducer
@@ -34,6 +36,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hivebus.runtime")
 REBALANCE_MARGIN_S = 30.0  # beyond the grace, for the final commit and cancelled jobs
+# Each instance has its own transactional id, so nothing fences the open transaction of one
+# killed with -9: the broker aborts it after this long, and until then `read_committed`
+# readers of its output partitions wait. Ours last milliseconds; librdkafka's 60 s default
+# would stall downstream agents for a minute after every crash.
+TRANSACTION_TIMEOUT_MS = 10_000
 
 
 class AgentRunner:
@@ -48,6 +55,7 @@ class AgentRunner:
         commit_interval_s: float = 0.5,
         drain_grace_s: float = 15.0,
         consumer_overrides: dict[str, Any] | None = None,
+        producer_overrides: dict[str, Any] | None = None,
     ) -> None:
         if not agent.handlers:
             raise ConfigError(f"agent {agent.name!r} has no handlers: declare one with @agent.on")
@@ -64,9 +72,6 @@ class AgentRunner:
                 **(consumer_overrides or {}),
             },
         )
-        self.checkpointer = Checkpointer(
-            self.assignments, self._queue_commit, interval_s=commit_interval_s, log=self._log
-        )
         self.consumer = ConsumerThread(
             config,
             agent.subscriptions,
@@ -74,13 +79,38 @@ class AgentRunner:
             on_batch=self._on_batch,
             on_assign=self._assign,
             on_revoke=self._revoke,
-            on_commit=self.checkpointer.committed,
-            on_final_commit=self.checkpointer.final_committed,
+            on_commit=self._committed,
+            on_final_commit=self._final_committed,
             rebalance_timeout_s=drain_grace_s + REBALANCE_MARGIN_S,
+            transactional=agent.exactly_once,
         )
-        self.outbox = Outbox(
-            agent.name, serde=serde, producer=producer, stats=self.stats, log=self._log
-        )
+        self.transactions: TransactionalProducer | None = None
+        self.checkpointer: Checkpointer
+        if agent.exactly_once:
+            self.transactions = TransactionalProducer(
+                producer_config(
+                    f"{agent.name}@{instance}",
+                    {"transactional.id": f"hivebus-{agent.name}-{instance}",
+                     "transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
+                     **(producer_overrides or {})},
+                )
+            )  # fmt: skip
+            outbox = TransactionalOutbox(
+                agent.name, serde=serde, producer=producer, stats=self.stats, log=self._log
+            )
+            self.checkpointer = TransactionalCheckpointer(
+                self.assignments, outbox, self.transactions,
+                lambda: self.consumer.group_metadata,
+                on_fatal=self._fatal, log=self._log,
+            )  # fmt: skip
+            self.outbox: Outbox = outbox
+        else:
+            self.checkpointer = Checkpointer(
+                self.assignments, self._queue_commit, interval_s=commit_interval_s, log=self._log
+            )
+            self.outbox = Outbox(
+                agent.name, serde=serde, producer=producer, stats=self.stats, log=self._log
+            )
         self.dispatcher = Dispatcher(
             agent,
             assignments=self.assignments,
@@ -102,6 +132,7 @@ class AgentRunner:
         self.dispatcher.start_job = self.executor.start
         self.dispatcher.cancel_job = self.executor.cancel
         self.joined = False  # the group answered with a first assignment (maybe empty)
+        self._fatal_error: BaseException | None = None
         self._worker_llm = llm_factory
         self._llm: LLM | None = None
 
@@ -122,7 +153,9 @@ class AgentRunner:
             self._llm = self._worker_llm().for_agent(self.agent.name)
         return self._llm
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        if self.transactions is not None:
+            await asyncio.to_thread(self.transactions.start)
         self.consumer.start()
         self.checkpointer.start()
         log.info("agent %s subscribed to %s", self.agent.name, ", ".join(self.agent.subscriptions))
@@ -132,13 +165,26 @@ class AgentRunner:
         await self.checkpointer.stop()
         self.consumer.stop()
         await self.consumer.closed.wait()
+        if self.transactions is not None:
+            self.transactions.close()
         if self.consumer.error is not None:
             raise self.consumer.error
 
     @property
     def failed(self) -> BaseException | None:
-        """What killed the consumer thread, if it died while the worker was running."""
-        return self.consumer.error
+        """What stopped the agent: its consumer thread's death, or a fatal transaction error."""
+        return self.consumer.error or self._fatal_error
+
+    def _fatal(self, error: BaseException) -> None:
+        """Exactly-once can no longer commit: stop consuming, so the worker sees it and exits."""
+        self._fatal_error = error
+        self.consumer.stop()
+
+    def _committed(self, error: Any, partitions: list[TopicPartition]) -> None:
+        self.checkpointer.committed(error, partitions)
+
+    def _final_committed(self, partitions: list[TopicPartition]) -> None:
+        self.checkpointer.final_committed(partitions)
 
     def _queue_commit(self, offsets: list[TopicPartition]) -> None:
         self.consumer.commit(offsets)
@@ -156,9 +202,17 @@ class AgentRunner:
         cancel the rest, and say what to commit (nothing for a lost partition)."""
         gone = [(tp.topic, tp.partition) for tp in partitions]
         held = [a for p in gone if (a := self.assignments.get(p)) is not None]
-        await self.dispatcher.stop_intake(held, grace_s=0.0 if lost else self.drain_grace_s)
+        exactly_once = self.transactions is not None
+        await self.dispatcher.stop_intake(
+            held, grace_s=0.0 if lost else self.drain_grace_s, until_sealed=exactly_once
+        )
+        if exactly_once and not lost:
+            assert isinstance(self.checkpointer, TransactionalCheckpointer)
+            await self.checkpointer.transact(only=held)
         offsets = [] if lost else self.checkpointer.final(held)
         for assignment in held:
+            for job in list(assignment.running):  # held records whose transaction failed
+                self.executor.cancel(job)
             assignment.revoked = True
             self.assignments.pop(assignment.partition, None)
         self._log.info("%s %s", "lost" if lost else "revoked", names(gone))

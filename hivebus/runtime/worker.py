@@ -108,6 +108,7 @@ class Worker:
                     agent, serde=serde, producer=producer, llm_factory=self.llm,
                     instance=self.instance, drain_grace_s=self.drain_grace_s,
                     consumer_overrides=self.consumer_overrides,
+                    producer_overrides=self.producer_overrides,
                 )
                 for agent in self.agents
             ]  # fmt: skip
@@ -117,8 +118,7 @@ class Worker:
         if self.metrics_port is not None:
             self._http = serve(self.metrics_port, live=self.liveness, ready=self.readiness)
             log.info("metrics, /healthz and /readyz on http://0.0.0.0:%d", self.metrics_port)
-        for runner in self.runners:
-            runner.start()
+        await asyncio.gather(*(runner.start() for runner in self.runners))
         started_at = directory.now()
         background = [
             loop.create_task(self._announce(serde, producer, started_at)),

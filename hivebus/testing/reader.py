@@ -35,19 +35,26 @@ async def read_events(
     count: int,
     timeout_s: float = 60.0,
     until: Until[R] | None = None,
+    *,
+    committed_only: bool = False,
 ) -> list[Received[R]]:
     """Read `model` events from `topic`'s start until `count` (and `until(events)`, if given).
 
-    Returns what was read when the timeout passes; callers assert on it.
+    `committed_only` reads as `read_committed` (records of aborted or open transactions are
+    never seen). Returns what was read when the timeout passes; callers assert on it.
     """
-    return await asyncio.to_thread(_read, serde, topic, model, count, timeout_s, until)
+    return await asyncio.to_thread(
+        _read, serde, topic, model, count, timeout_s, until, committed_only
+    )
 
 
 def _read(
-    serde: Serde, topic: str, model: type[R], count: int, timeout_s: float, until: Until[R] | None
-) -> list[Received[R]]:
+    serde: Serde, topic: str, model: type[R], count: int, timeout_s: float,
+    until: Until[R] | None, committed_only: bool,
+) -> list[Received[R]]:  # fmt: skip
     consumer = Consumer({
         "bootstrap.servers": bootstrap_servers(),
+        "isolation.level": "read_committed" if committed_only else "read_uncommitted",
         "group.id": f"hivebus-test-reader-{uuid.uuid4().hex[:8]}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
