@@ -35,6 +35,9 @@ _NO_OUTPUT = (
 )
 
 
+_FETCH = object()
+
+
 class HandlerOutputError(Exception):
     pass
 
@@ -71,9 +74,10 @@ class Executor:
     async def _run(self, job: Job) -> None:
         cancelled = False
         try:
-            prepared = await self._prepare(job)
+            cached = self._prepare_cached(job)
+            prepared = await self._prepare(job) if cached is _FETCH else cached
             if prepared is not None:
-                await self._chain(Call(self.agent, job, *prepared))
+                await self._chain(Call(self.agent, job, *prepared))  # type: ignore[misc]
         except (asyncio.CancelledError, Fenced):
             cancelled = True
         except Exception as error:  # a runtime fault: never lose the record
@@ -94,6 +98,27 @@ class Executor:
         if job.task is not None and not job.task.done():
             job.task.cancel()
         self._ended(job, False)
+
+    def _prepare_cached(self, job: Job) -> tuple[Handler, Record] | object | None:
+        """`_prepare` without a coroutine when the writer schema is cached (nearly always);
+        `_FETCH` when it is not."""
+        value = job.message.value() or b""
+        try:
+            writer = self._serde.cached_writer(value)
+        except UndecodableRecord:
+            return _FETCH  # `_prepare` dead-letters it
+        if writer is None:
+            return _FETCH
+        topic = job.message.topic()
+        handler = self._route(topic, writer.fullname)
+        if handler is None:
+            metrics.ignored(self.agent.name, topic).inc()
+            return None
+        try:
+            return handler, self._serde.decode(value, handler.event_type)
+        except UndecodableRecord as error:
+            self._outbox.dead_letter(job, Failure("undecodable", error.reason, str(error), 0))
+            return None
 
     async def _prepare(self, job: Job) -> tuple[Handler, Record] | None:
         """Decode and route; None when the record is skipped or dead-lettered.
@@ -143,7 +168,9 @@ class Executor:
         for record in records:
             if not isinstance(record, Record):
                 raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
-            await self._outbox.emit(job, output, record, job.key, handler.output_multi_type)  # type: ignore[arg-type]
+            multi = handler.output_multi_type
+            if not self._outbox.emit_cached(job, output, record, job.key, multi):  # type: ignore[arg-type]
+                await self._outbox.emit(job, output, record, job.key, multi)  # type: ignore[arg-type]
 
     def _route(self, topic: str, fullname: str) -> Handler | None:
         key = (topic, fullname)

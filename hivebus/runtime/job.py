@@ -36,26 +36,25 @@ class JobState(Enum):
 
     @property
     def ended(self) -> bool:
-        return self in _ENDED
+        return self is JobState.DONE or self is JobState.DEAD_LETTERED or self is JobState.CANCELLED
 
 
-_ENDED = frozenset({JobState.DONE, JobState.DEAD_LETTERED, JobState.CANCELLED})
-_ALLOWED: dict[JobState, frozenset[JobState]] = {
-    JobState.WAITING: frozenset({JobState.RUNNING, JobState.CANCELLED}),
-    JobState.RUNNING: frozenset(
-        {
-            JobState.RETRY_WAIT,
-            JobState.SUSPENDED,
-            JobState.DONE,
-            JobState.DEAD_LETTERED,
-            JobState.CANCELLED,
-        }
+# Tuples, looked up by name: membership tests identity first, and an Enum's hash is a Python
+# call — this runs twice per event.
+_ALLOWED: dict[str, tuple[JobState, ...]] = {
+    "WAITING": (JobState.RUNNING, JobState.CANCELLED),
+    "RUNNING": (
+        JobState.DONE,
+        JobState.RETRY_WAIT,
+        JobState.SUSPENDED,
+        JobState.DEAD_LETTERED,
+        JobState.CANCELLED,
     ),
-    JobState.RETRY_WAIT: frozenset({JobState.RUNNING, JobState.DEAD_LETTERED, JobState.CANCELLED}),
-    JobState.SUSPENDED: frozenset({JobState.RUNNING, JobState.CANCELLED}),
-    JobState.DONE: frozenset(),
-    JobState.DEAD_LETTERED: frozenset(),
-    JobState.CANCELLED: frozenset(),
+    "RETRY_WAIT": (JobState.RUNNING, JobState.DEAD_LETTERED, JobState.CANCELLED),
+    "SUSPENDED": (JobState.RUNNING, JobState.CANCELLED),
+    "DONE": (),
+    "DEAD_LETTERED": (),
+    "CANCELLED": (),
 }
 
 
@@ -95,7 +94,7 @@ class Job:
         self.buffer: list[Any] | None = None  # exactly-once: outputs held for the transaction
 
     def move(self, to: JobState) -> None:
-        if to not in _ALLOWED[self.state]:
+        if to not in _ALLOWED[self.state._name_]:
             raise InvalidTransition(f"job {self.where}: {self.state.value} -> {to.value}")
         self.state = to
 

@@ -61,11 +61,25 @@ class Outbox:
         self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
     ) -> None:
         """Encode and produce one output of `job`; its offset waits for the acknowledgement."""
-        if job.fenced:
-            raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
+        if not self.emit_cached(job, topic, record, key, multi_type):
+            encoder = await self._encoder(topic, type(record), multi_type)
+            self._frame_and_send(job, encoder, topic, record, key)
+
+    def emit_cached(
+        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+    ) -> bool:
+        """`emit` with no coroutine when the encoder is known; False when it must be made."""
         encoder = self._encoders.get((topic, type(record), multi_type))
         if encoder is None:
-            encoder = await self._encoder(topic, type(record), multi_type)
+            return False
+        self._frame_and_send(job, encoder, topic, record, key)
+        return True
+
+    def _frame_and_send(
+        self, job: Job, encoder: Encoder, topic: str, record: Record, key: str | None
+    ) -> None:
+        if job.fenced:
+            raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
         value = encoder.encode(record)
         cause, correlation, run = job.lineage()
         headers, _ = self._headers.build(

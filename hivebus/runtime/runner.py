@@ -25,8 +25,7 @@ from hivebus.runtime.assignment import Assignments
 from hivebus.runtime.checkpointer import Checkpointer
 from hivebus.runtime.dispatcher import Dispatcher, names
 from hivebus.runtime.executor import Executor
-from hivebus.runtime.middleware import Middleware
-from hivebus.runtime.middlewares import DeadLettering, Measuring, Retrying, TimeLimit
+from hivebus.runtime.middlewares.standard import standard_chain
 from hivebus.runtime.outbox import Outbox
 from hivebus.runtime.transactional import TransactionalCheckpointer, TransactionalOutbox
 
@@ -123,7 +122,7 @@ class AgentRunner:
             agent,
             serde=serde,
             outbox=self.outbox,
-            middlewares=self._middlewares(),
+            middlewares=standard_chain(agent, self.outbox, self.stats, self._log),
             llm_factory=self._agent_llm,
             released=self.dispatcher.released,
             ended=self.dispatcher.ended,
@@ -135,17 +134,6 @@ class AgentRunner:
         self._fatal_error: BaseException | None = None
         self._worker_llm = llm_factory
         self._llm: LLM | None = None
-
-    def _middlewares(self) -> list[Middleware]:
-        """Outermost first: dead-lettering sees what finally failed; the agent's own
-        middlewares see every attempt of one record; retry repeats what is inside it."""
-        return [
-            DeadLettering(self.outbox, self._log),
-            *self.agent.middleware,
-            Retrying(),
-            Measuring(self.stats),
-            TimeLimit(),
-        ]
 
     def _agent_llm(self) -> LLM:
         """The worker's LLM client, bound to this agent for metering (made on first use)."""

@@ -35,7 +35,7 @@ from hivebus.runtime.assignment import Assignment
 from hivebus.runtime.executor import Executor
 from hivebus.runtime.job import Job, JobState
 from hivebus.runtime.middleware import Call, Middleware, Next
-from hivebus.runtime.middlewares import DeadLettering, Measuring, Retrying, TimeLimit
+from hivebus.runtime.middlewares.standard import standard_chain
 from hivebus.runtime.offsets import PartitionOffsets
 from hivebus.runtime.outbox import Outbox
 from hivebus.testing.memory import DeadLetter, MemoryOutbox, Published, SentMessage
@@ -208,14 +208,10 @@ class AgentHarness:
         return self._executor
 
     def _middlewares(self) -> list[Middleware]:
-        """`AgentRunner._middlewares()`, in its order, inside an observer that only reads."""
+        """The runner's chain (`standard_chain`), inside an observer that only reads."""
         return [
             self._observe,
-            DeadLettering(cast(Outbox, self.outbox), self.log),
-            *self._chain_agent.middleware,
-            Retrying(),
-            Measuring(self.stats),
-            TimeLimit(),
+            *standard_chain(self._chain_agent, cast(Outbox, self.outbox), self.stats, self.log),
         ]
 
     async def _observe(self, call: Call, call_next: Next) -> None:

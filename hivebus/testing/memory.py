@@ -118,8 +118,20 @@ class MemoryOutbox:
         self._outputs: dict[Job, list[Published]] = {}
         self._dead: dict[Job, DeadLetter] = {}
 
+    def emit_cached(
+        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+    ) -> bool:
+        """Everything is "cached" in memory: the runtime's fast path lands here."""
+        self._record(job, topic, record, key, multi_type)
+        return True
+
     async def emit(
         self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+    ) -> None:
+        self._record(job, topic, record, key, multi_type)
+
+    def _record(
+        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool
     ) -> None:
         if job.fenced:
             raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from hivebus.runtime.job import JobState
 from hivebus.runtime.loader import import_file, load_agents
 from hivebus.runtime.middleware import Call, Next
 from hivebus.runtime.middlewares import NonRetryableError
-from hivebus.runtime.runner import AgentRunner
+from hivebus.runtime.middlewares.standard import standard_chain
 from hivebus.testing import AgentHarness, NotSubscribed
 from tests.integration.runtime_contracts import Ping, Pong
 
@@ -321,8 +320,7 @@ async def test_the_chain_is_the_one_the_runner_builds() -> None:
 
     agent = relay(middleware=[own])
     h = AgentHarness(agent)
-    runner = SimpleNamespace(agent=agent, outbox=h.outbox, stats=h.stats, _log=h.log)
-    expected = AgentRunner._middlewares(runner)  # type: ignore[arg-type]
+    expected = standard_chain(agent, h.outbox, h.stats, h.log)  # type: ignore[arg-type]
     built = h._middlewares()[1:]  # after the harness's observer
     assert [type(m) for m in built] == [type(m) for m in expected]
     assert own in built

@@ -1,0 +1,33 @@
+"""The chain every agent runs, outermost first: dead-lettering sees what finally failed, the
+agent's own middlewares see the whole handling of one record, retry repeats what is inside
+it, metrics time each attempt, and the time limit (only when one is set) bounds it."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from hivebus.runtime.middlewares.dead_letters import DeadLettering
+from hivebus.runtime.middlewares.measure import Measuring
+from hivebus.runtime.middlewares.retry import Retrying
+from hivebus.runtime.middlewares.time_limit import TimeLimit
+
+if TYPE_CHECKING:
+    from hivebus.runtime.agent import Agent
+    from hivebus.runtime.metrics import AgentStats
+    from hivebus.runtime.middleware import Middleware
+    from hivebus.runtime.outbox import Outbox
+
+
+def standard_chain(
+    agent: Agent, outbox: Outbox, stats: AgentStats, log: logging.Logger
+) -> list[Middleware]:
+    chain: list[Middleware] = [
+        DeadLettering(outbox, log),
+        *agent.middleware,
+        Retrying(),
+        Measuring(stats),
+    ]
+    if agent.handler_timeout_s is not None:  # one link less per event otherwise
+        chain.append(TimeLimit())
+    return chain
