@@ -20,7 +20,6 @@ from hivebus.runtime.scheduler import Ordering
 
 if TYPE_CHECKING:
     from hivebus.runtime.context import Context
-    from hivebus.runtime.middleware import Middleware
 
 E = TypeVar("E", bound=Record)
 HandlerResult = Record | Sequence[Record] | None
@@ -86,7 +85,8 @@ class Agent:
     guarantee: str = "at_least_once"
     consumer_config: dict[str, Any] = field(default_factory=dict)
     # Wrappers around the handling of each record, outermost first (see runtime/middleware.py).
-    middleware: list[Middleware] = field(default_factory=list)
+    # (Typed loosely here: runtime/middleware.py's `Middleware` depends on `Agent`.)
+    middleware: list[Callable[[Any, Any], Awaitable[None]]] = field(default_factory=list)
     handlers: list[Handler] = field(default_factory=list)
 
     def __post_init__(self) -> None:

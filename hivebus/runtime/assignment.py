@@ -9,12 +9,9 @@ offsets of the partition's next assignment, not its running count, not its commi
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import Any
 
 from hivebus.runtime.offsets import PartitionOffsets
-
-if TYPE_CHECKING:
-    from hivebus.runtime.job import Job
 
 Partition = tuple[str, int]
 _generations = itertools.count(1)
@@ -27,11 +24,11 @@ class Assignment:
         self.partition = partition
         self.offsets = offsets
         self.generation = next(_generations)
-        self.running: set[Job] = set()  # started and not yet ended
+        self.running: set[Any] = set()  # jobs started and not yet ended
         self.revoking = False  # intake stopped; running jobs may still finish and commit
         self.revoked = False  # gone: nothing may touch these offsets any more
 
-    def end(self, job: Job, *, complete: bool) -> None:
+    def end(self, job: Any, *, complete: bool) -> None:
         """The job ended; `complete` when its offset is done (outputs acknowledged)."""
         self.running.discard(job)
         if complete and not self.revoked:
@@ -41,6 +38,6 @@ class Assignment:
 class Assignments(dict[Partition, Assignment]):
     """The partitions an agent holds now, by (topic, partition)."""
 
-    def current(self, job: Job) -> bool:
+    def current(self, job: Any) -> bool:
         """True when `job` belongs to the assignment its partition has now."""
         return self.get(job.assignment.partition) is job.assignment

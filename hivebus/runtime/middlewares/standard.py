@@ -5,7 +5,7 @@ it, metrics time each attempt, and the time limit (only when one is set) bounds 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hivebus.runtime.middlewares.dead_letters import DeadLettering
 from hivebus.runtime.middlewares.measure import Measuring
@@ -24,7 +24,7 @@ def standard_chain(
 ) -> list[Middleware]:
     chain: list[Middleware] = [
         DeadLettering(outbox, log),
-        *agent.middleware,
+        *cast("list[Middleware]", agent.middleware),
         Retrying(),
         Measuring(stats),
     ]
