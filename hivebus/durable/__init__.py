@@ -1,1 +1,0 @@
-"""Durable runs: journal, steps, timers, waits, exactly-once."""

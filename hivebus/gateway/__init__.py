@@ -1,1 +1,0 @@
-"""HTTP API, streamed task status, A2A."""

@@ -1,1 +1,0 @@
-"""Audit events, projections, trace and replay."""

@@ -1,1 +1,0 @@
-"""Multi-agent coordination patterns built from the runtime primitives."""

@@ -1,1 +1,0 @@
-"""Topology: YAML model of topics, contracts and agents; plan and apply."""
