@@ -114,10 +114,7 @@ class Checkpointer:
                                   "run again)", tp.topic, tp.partition, tp.error.str())  # fmt: skip
 
     def _position(self, assignment: Assignment) -> TopicPartition | None:
-        offsets = assignment.offsets
-        if not offsets.needs_commit():
-            return None
-        position = offsets.position()
+        position = assignment.offsets.to_commit()
         if position is None:
             return None
         offset, metadata = position

@@ -58,6 +58,7 @@ class Dispatcher:
         self._ordering = Ordering(agent.ordering)
         self._pumping = False
         self._changed = asyncio.Event()  # a job ended: a drain looks again
+        self._draining = 0  # drains waiting on `_changed`
         self._log = log
 
     # ---- intake (the consumer thread's hand-over, on the loop) ----
@@ -116,11 +117,13 @@ class Dispatcher:
     def released(self, job: Job) -> None:
         """The handler is finished with `job`: its lane and slot go to the next record."""
         self.scheduler.finish(job.lane)
-        self.pump()
+        if not self._pumping:  # else the running pump picks the next record up
+            self.pump()
 
     def ended(self, job: Job, complete: bool) -> None:
         job.assignment.end(job, complete=complete)
-        self._changed.set()
+        if self._draining:
+            self._changed.set()
         if self._paused:
             self._maybe_resume()
 
@@ -155,15 +158,19 @@ class Dispatcher:
         def busy(job: Job) -> bool:
             return not job.sealed if until_sealed else True
 
-        while any(busy(job) for a in held for job in a.running):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                left = sum(len(a.running) for a in held)
-                self._log.warning("drain grace expired: cancelling %d job(s); they run again", left)
-                break
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+        self._draining += 1
+        try:
+            while any(busy(job) for a in held for job in a.running):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    left = sum(busy(job) for a in held for job in a.running)
+                    self._log.warning("drain grace expired: cancelling %d job(s)", left)
+                    break
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+        finally:
+            self._draining -= 1
         tasks = []
         for assignment in held:
             for job in [j for j in assignment.running if busy(j)]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING
 
 from hivebus.contracts import Record, Serde, UndecodableRecord
@@ -36,6 +36,19 @@ _NO_OUTPUT = (
 
 
 _FETCH = object()
+
+
+class _Done:
+    """An awaitable that is already finished (awaiting it never suspends)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return
+        yield  # a generator that ends at once
+
+
+DONE = _Done()
 
 
 class HandlerOutputError(Exception):
@@ -149,28 +162,46 @@ class Executor:
             self._outbox.dead_letter(job, Failure("undecodable", error.reason, str(error), 0))
             return None
 
-    async def _invoke(self, call: Call) -> None:
-        """The innermost link: one attempt of the handler, its results to the outbox."""
-        job, handler = call.job, call.handler
+    def _invoke(self, call: Call) -> Awaitable[None]:
+        """The innermost link: one attempt of the handler, its results to the outbox.
+
+        A sync handler whose outputs' encoders are known runs right here and hands back an
+        awaitable that is already done: no coroutine at all for the common fast case.
+        """
+        handler = call.handler
         ctx = Context(
-            self.agent.name, job, call.attempt, self._outbox, self._llm_factory, self._log
+            self.agent.name, call.job, call.attempt, self._outbox, self._llm_factory, self._log
         )
         if handler.is_async:
-            result = await handler.fn(call.event, ctx)  # type: ignore[misc]
-        else:
-            result = handler.fn(call.event, ctx)
+            return self._invoke_async(call, ctx)
+        records = self._records(handler, handler.fn(call.event, ctx))
+        emit_cached, job, multi = self._outbox.emit_cached, call.job, handler.output_multi_type
+        for i, record in enumerate(records):
+            if not emit_cached(job, handler.output, record, job.key, multi):  # type: ignore[arg-type]
+                return self._emit_rest(job, handler, records[i:])
+        return DONE
+
+    async def _invoke_async(self, call: Call, ctx: Context) -> None:
+        handler = call.handler
+        records = self._records(handler, await handler.fn(call.event, ctx))  # type: ignore[misc]
+        await self._emit_rest(call.job, handler, records)
+
+    async def _emit_rest(self, job: Job, handler: Handler, records: list[Record]) -> None:
+        for record in records:
+            await self._outbox.emit(job, handler.output, record, job.key, handler.output_multi_type)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _records(handler: Handler, result: object) -> list[Record]:
+        """The handler's result as a list of records for its output topic."""
         if result is None:
-            return
-        output = handler.output
-        records = [result] if isinstance(result, Record) else list(result)
-        if records and output is None:
+            return []
+        records = [result] if isinstance(result, Record) else list(result)  # type: ignore[call-overload]
+        if records and handler.output is None:
             raise HandlerOutputError(_NO_OUTPUT.format(handler.fn.__name__))
         for record in records:
             if not isinstance(record, Record):
                 raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
-            multi = handler.output_multi_type
-            if not self._outbox.emit_cached(job, output, record, job.key, multi):  # type: ignore[arg-type]
-                await self._outbox.emit(job, output, record, job.key, multi)  # type: ignore[arg-type]
+        return records
 
     def _route(self, topic: str, fullname: str) -> Handler | None:
         key = (topic, fullname)

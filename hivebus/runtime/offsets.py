@@ -20,10 +20,15 @@ Spelling: "hb2:" then comma-separated lowercase base-36 run lengths (each >= 1, 
 alternating incomplete and complete from the committed offset (itself incomplete): base 100
 with {101, 102, 105} done is "hb2:1,2,2,1". The older "hb1:" (decimal steps from the base to
 each completed offset in turn) is still read; anything else, or malformed, skips nothing.
+When the runs are long (scattered completions), "hb3:" is a bitmap instead, base64url, bit i
+(little-endian) for offset base + 1 + i: about 22,000 offsets of window in the budget whatever
+their pattern, so a busy partition is not cut (and paused) merely because its acknowledgements
+arrive out of order.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from bisect import bisect_right
 from collections import deque
@@ -32,10 +37,12 @@ from itertools import accumulate, chain, pairwise
 
 METADATA_BUDGET = 3800  # bytes of commit metadata we allow ourselves (broker default: 4096)
 MAX_WINDOW = 50_000  # default bound on (newest tracked + 1) - lowest incomplete
-PREFIX, OLD_PREFIX = "hb2:", "hb1:"
+PREFIX, OLD_PREFIX, BITMAP_PREFIX = "hb2:", "hb1:", "hb3:"
+BITMAP_WORTH_IT = 200  # runs shorter than this are never worth a bitmap
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _RUNS = re.compile(r"[0-9a-z]{1,13}(?:,[0-9a-z]{1,13})*")  # 36**13 > 2**63: any Kafka offset
 _GAPS = re.compile(r"[0-9]{1,19}(?:,[0-9]{1,19})*")
+_BITMAP = re.compile(r"[A-Za-z0-9_-]{1,40000}")
 Span = tuple[int, int]  # completed offsets [start, stop)
 
 
@@ -109,6 +116,11 @@ class PartitionOffsets:
         text, self._cut = _spell(low, spans, self._budget)
         return low, text
 
+    def to_commit(self) -> tuple[int, str] | None:
+        """`position()` when the broker does not hold it yet, else None (one encoding)."""
+        position = self.position()
+        return None if position is None or position == self._acked else position
+
     def needs_commit(self) -> bool:
         """True until the broker holds what position() says: not sent, in flight or failed."""
         return (position := self.position()) is not None and position != self._acked
@@ -143,7 +155,20 @@ def _b36(n: int) -> str:
 
 
 def _spell(base: int, spans: list[Span], budget: int) -> tuple[str, bool]:
-    """(metadata, cut): the runs for `spans`, as many whole (incomplete, complete) as fit."""
+    """(metadata, cut): the shorter of runs and a bitmap; if neither fits, the longer prefix."""
+    runs, runs_cut = _spell_runs(base, spans, budget)
+    if not spans or (not runs_cut and len(runs) <= BITMAP_WORTH_IT):
+        return runs, runs_cut
+    bitmap, bitmap_cut = _spell_bitmap(base, spans, budget)
+    if runs_cut and not bitmap_cut:
+        return bitmap, False
+    if not runs_cut:
+        return (bitmap, False) if not bitmap_cut and len(bitmap) < len(runs) else (runs, False)
+    # Both cut: keep whichever covers more offsets from the base.
+    return max((runs, True), (bitmap, True), key=lambda text: _reach(base, text[0]))
+
+
+def _spell_runs(base: int, spans: list[Span], budget: int) -> tuple[str, bool]:
     pairs: list[str] = []
     size, cursor = len(PREFIX) - 1, base
     for start, stop in spans:
@@ -153,6 +178,24 @@ def _spell(base: int, spans: list[Span], budget: int) -> tuple[str, bool]:
             pairs.pop()
             break
     return (PREFIX + ",".join(pairs) if pairs else ""), len(pairs) < len(spans)
+
+
+def _spell_bitmap(base: int, spans: list[Span], budget: int) -> tuple[str, bool]:
+    """Bit i (little-endian) says whether offset base + 1 + i is complete, in base64url."""
+    mask = 0
+    for start, stop in spans:
+        mask |= ((1 << (stop - start)) - 1) << (start - base - 1)
+    raw = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+    text = BITMAP_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    if len(text) <= budget:
+        return text, False
+    keep = (budget - len(BITMAP_PREFIX)) // 4 * 3  # whole base64 groups: a prefix of the bits
+    return BITMAP_PREFIX + base64.urlsafe_b64encode(raw[:keep]).decode().rstrip("="), True
+
+
+def _reach(base: int, text: str) -> int:
+    spans = _decode(base, text)
+    return spans[-1][1] if spans else base
 
 
 def encode_completed(
@@ -169,11 +212,27 @@ def _decode(base: int, metadata: str | None) -> list[Span]:
         runs = [int(run, 36) for run in body.split(",")]
         if len(runs) % 2 == 0 and min(runs) > 0:
             return list(pairwise(accumulate(runs, initial=base)))[1::2]
+    elif kind == BITMAP_PREFIX and _BITMAP.fullmatch(body):
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return _bits_to_spans(base + 1, raw)
     elif kind == OLD_PREFIX and _GAPS.fullmatch(body):
         steps = [int(step) for step in body.split(",")]
         if min(steps) > 0:
             return _merge((o, o + 1) for o in list(accumulate(steps, initial=base))[1:])
     return []
+
+
+def _bits_to_spans(first: int, raw: bytes) -> list[Span]:
+    mask, spans, offset = int.from_bytes(raw, "little"), [], first
+    while mask:
+        zeros = (mask & -mask).bit_length() - 1  # incomplete offsets before the next run
+        mask >>= zeros
+        offset += zeros
+        ones = (~mask & (mask + 1)).bit_length() - 1  # the run of complete offsets
+        spans.append((offset, offset + ones))
+        mask >>= ones
+        offset += ones
+    return spans
 
 
 def decode_completed(base: int, metadata: str | None) -> set[int]:

@@ -63,7 +63,8 @@ class Outbox:
         """Encode and produce one output of `job`; its offset waits for the acknowledgement."""
         if not self.emit_cached(job, topic, record, key, multi_type):
             encoder = await self._encoder(topic, type(record), multi_type)
-            self._frame_and_send(job, encoder, topic, record, key)
+            self._encoders[(topic, type(record), multi_type)] = encoder
+            self.emit_cached(job, topic, record, key, multi_type)
 
     def emit_cached(
         self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
@@ -72,12 +73,6 @@ class Outbox:
         encoder = self._encoders.get((topic, type(record), multi_type))
         if encoder is None:
             return False
-        self._frame_and_send(job, encoder, topic, record, key)
-        return True
-
-    def _frame_and_send(
-        self, job: Job, encoder: Encoder, topic: str, record: Record, key: str | None
-    ) -> None:
         if job.fenced:
             raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
         value = encoder.encode(record)
@@ -87,6 +82,7 @@ class Outbox:
         )
         self._send(job, topic, value, key, headers)
         self.emitted.add(record.fullname)
+        return True
 
     def _send(
         self, job: Job, topic: str, value: bytes, key: str | None, headers: list[tuple[str, bytes]]

@@ -105,7 +105,7 @@ def test_nothing_to_commit_without_progress_or_base() -> None:
     assert not restored.needs_commit()
 
 
-def test_5000_scattered_completions_keep_the_lowest_ones_within_the_budget() -> None:
+def test_5000_scattered_completions_in_a_20000_window_fit_exactly_as_a_bitmap() -> None:
     rng = random.Random(5000)
     offsets = tracked(range(20_000))
     done = set(rng.sample(range(1, 20_000), 5000))  # offset 0 stays incomplete
@@ -114,11 +114,23 @@ def test_5000_scattered_completions_keep_the_lowest_ones_within_the_budget() -> 
     committed, metadata = position_of(offsets)
     assert committed == 0
     assert len(metadata.encode()) <= METADATA_BUDGET
-    # every run length is below 36**3, so one more (incomplete, complete) pair is at most 8 bytes
-    assert len(metadata.encode()) > METADATA_BUDGET - 8
+    assert decode_completed(0, metadata) == done  # nothing left out: no reason to pause
+    assert not offsets.full()
+
+
+def test_scattered_completions_beyond_what_fits_keep_the_lowest_ones_and_pause() -> None:
+    rng = random.Random(5000)
+    offsets = tracked(range(60_000))
+    done = set(rng.sample(range(1, 60_000), 15_000))
+    for offset in done:
+        offsets.complete(offset)
+    committed, metadata = position_of(offsets)
+    assert committed == 0
+    assert len(metadata.encode()) <= METADATA_BUDGET
     decoded = decode_completed(0, metadata)
     assert decoded and decoded < done
     assert decoded == set(sorted(done)[: len(decoded)])  # a prefix: the lowest ones
+    assert len(decoded) > 4000  # the bitmap's prefix covers about 22,000 offsets
     assert offsets.full()
 
 

@@ -48,9 +48,10 @@ def test_round_trip_over_random_sets() -> None:
 
 
 def test_a_cut_keeps_the_longest_prefix_of_whole_runs() -> None:
-    rng = random.Random(3)
-    completed = set(rng.sample(range(1, 3000), 1000))
+    # 300 runs of 50 completed offsets, 50 apart: runs are far shorter than a bitmap here
+    completed = {start + i for start in range(50, 30_000, 100) for i in range(50)}
     full, _ = encode_completed(0, completed, budget=10**9)
+    assert full.startswith("hb2:")
     assert encode_completed(0, completed, budget=len(full)) == (full, False)
     shorter, cut = encode_completed(0, completed, budget=len(full) - 1)
     assert cut and full.startswith(shorter + ",")
@@ -91,3 +92,12 @@ def test_hb1_metadata_decodes() -> None:
 )
 def test_malformed_metadata_means_nothing_to_skip(metadata: str | None) -> None:
     assert decode_completed(100, metadata) == set()
+
+
+def test_a_bitmap_round_trips_and_is_chosen_when_shorter() -> None:
+    rng = random.Random(11)
+    completed = set(rng.sample(range(1, 10_000), 4000))
+    text, cut = encode_completed(0, completed)
+    assert text.startswith("hb3:") and not cut
+    assert decode_completed(0, text) == completed
+    assert decode_completed(7, "hb3:Bw") == {8, 9, 10}  # 0b111: the three offsets after 7
