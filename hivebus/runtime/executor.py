@@ -1,16 +1,20 @@
 """Running one job: decode and route its record, run the middleware chain, settle its outputs.
 
-The executor starts each job eagerly (see eager.py) and reports back through two callbacks it
-was built with: `released(job)` when the handler is finished (its lane and slot are free for
-the next record) and `ended(job, complete)` once the job has reached its final state (its
-offset is complete unless it was cancelled). It never touches partitions or commits.
+A job runs as far as it can right where it is started: a sync handler with known schemas
+finishes there, with no coroutine and no task (see middleware.py's `DONE`). Whatever must
+wait — an async handler, a retry's backoff, a schema fetch — runs as a real task, so handler
+code always sees `asyncio.current_task()` and its own context. The executor reports back
+through two callbacks it was built with: `released(job)` when the handler is finished (its
+lane and slot are free for the next record) and `ended(job, complete)` once the job has
+reached its final state (its offset is complete unless it was cancelled). It never touches
+partitions or commits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hivebus.contracts import Record, Serde, UndecodableRecord
@@ -19,9 +23,8 @@ from hivebus.runtime import metrics
 from hivebus.runtime.agent import Agent, Handler
 from hivebus.runtime.context import Context
 from hivebus.runtime.deadletter import Failure
-from hivebus.runtime.eager import start_eagerly
 from hivebus.runtime.job import Job, JobState
-from hivebus.runtime.middleware import Call, Middleware, chain
+from hivebus.runtime.middleware import DONE, Call, Middleware, chain
 from hivebus.runtime.outbox import Fenced, Outbox
 
 if TYPE_CHECKING:
@@ -36,19 +39,6 @@ _NO_OUTPUT = (
 
 
 _FETCH = object()
-
-
-class _Done:
-    """An awaitable that is already finished (awaiting it never suspends)."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[None, None, None]:
-        return
-        yield  # a generator that ends at once
-
-
-DONE = _Done()
 
 
 class HandlerOutputError(Exception):
@@ -81,27 +71,62 @@ class Executor:
         outbox.on_settled = self._settled
 
     def start(self, job: Job) -> None:
+        """Run `job` as far as it goes without waiting; a task takes over only if it must."""
         job.move(JobState.RUNNING)
-        job.task = start_eagerly(self._run(job), self._loop)
-
-    async def _run(self, job: Job) -> None:
-        cancelled = False
+        running: Awaitable[None]
         try:
             cached = self._prepare_cached(job)
-            prepared = await self._prepare(job) if cached is _FETCH else cached
-            if prepared is not None:
-                await self._chain(Call(self.agent, job, *prepared))  # type: ignore[misc]
-        except (asyncio.CancelledError, Fenced):
-            cancelled = True
-        except Exception as error:  # a runtime fault: never lose the record
-            self._log.exception("unexpected failure handling %s", job.where)
-            self._outbox.dead_letter(job, Failure("runtime", type(error).__name__, str(error), 0))
-        finally:
-            self._released(job)
-            if cancelled or job.fenced:
-                self.cancel(job)
+            if cached is _FETCH:
+                running = self._prepare_and_handle(job)
+            elif cached is None:  # skipped, or already on its way to the dead-letter topic
+                running = DONE
             else:
-                self._outbox.seal(job)
+                running = self._chain(Call(self.agent, job, *cached))  # type: ignore[misc]
+        except Fenced:
+            self._finish(job, cancelled=True)
+            return
+        except Exception as error:
+            self._fault(job, error)
+            running = DONE
+        if running is DONE:
+            self._finish(job, cancelled=False)
+        else:
+            job.task = self._loop.create_task(self._complete(job, running))
+
+    async def _complete(self, job: Job, running: Awaitable[None]) -> None:
+        cancelled = False
+        try:
+            await running
+        except Fenced:
+            cancelled = True
+        except asyncio.CancelledError:
+            if not job.fenced:  # not ours (a library cancelled what the handler awaited)
+                self._fault(job, RuntimeError("the handler was cancelled from outside"))
+            cancelled = job.fenced
+        except Exception as error:
+            self._fault(job, error)
+        finally:
+            self._finish(job, cancelled)
+
+    async def _prepare_and_handle(self, job: Job) -> None:
+        prepared = await self._prepare(job)
+        if prepared is not None:
+            await self._chain(Call(self.agent, job, *prepared))
+
+    def _fault(self, job: Job, error: BaseException) -> None:
+        """A runtime fault, not the handler's: the record is dead-lettered, never lost."""
+        self._log.error("unexpected failure handling %s", job.where, exc_info=error)
+        failure = Failure("runtime", type(error).__name__, str(error), 0)
+        if not job.fenced:
+            self._outbox.dead_letter(job, failure)
+
+    def _finish(self, job: Job, cancelled: bool) -> None:
+        """The handler is finished with `job`: free its lane, then seal or cancel it."""
+        self._released(job)
+        if cancelled or job.fenced:
+            self.cancel(job)
+        else:
+            self._outbox.seal(job)
 
     def cancel(self, job: Job) -> None:
         """End a job that may not finish: it completes nothing, its outputs are fenced."""

@@ -1,19 +1,23 @@
 """Handler middleware: an ordered chain of wrappers around each handler call.
 
-A middleware is an async callable `(call, call_next) -> None`. It may act before and after
-`await call_next(call)`, retry it, time it, or catch what it raises; the innermost link runs
-the handler and hands its results to the outbox. Retry, the timeout, metrics and
-dead-lettering are middlewares (`runtime/middlewares/`), and later capabilities (durable runs,
-audit, sagas) add theirs with `Agent(middleware=[...])` instead of editing the runtime.
+A middleware is a callable `(call, call_next) -> awaitable`, usually an `async def`. It may
+act before and after `await call_next(call)`, retry it, time it, or catch what it raises; the
+innermost link runs the handler and hands its results to the outbox. Retry, the timeout,
+metrics and dead-lettering are middlewares (`runtime/middlewares/`), and later capabilities
+(durable runs, audit, sagas) add theirs with `Agent(middleware=[...])` instead of editing the
+runtime.
 
-The same chain serves `def` and `async def` handlers: the executor starts each chain eagerly
-(`runtime/eager.py`), so a chain that never waits — a sync handler on its first attempt, or
-an async one that returns without awaiting I/O — completes inline with no task.
+The same chain serves `def` and `async def` handlers. For a sync handler the innermost link
+does its work when called and returns `DONE`, an awaitable that is already finished; the
+standard middlewares pass `DONE` straight back when what they wrap returned it, so a fast
+record crosses the whole chain with no coroutine and no task. Anything that really waits (an
+async handler, a retry's backoff, an `async def` middleware) returns a coroutine, and the
+executor runs it as a task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -35,11 +39,22 @@ class Call:
         self.attempt = 1
 
 
+class _Done:
+    """An awaitable that is already finished: awaiting it never suspends."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return
+        yield  # makes this a generator that ends at once
+
+
+DONE: Awaitable[None] = _Done()
 Next = Callable[[Call], Awaitable[None]]
 
 
 class Middleware(Protocol):
-    async def __call__(self, call: Call, call_next: Next) -> None: ...
+    def __call__(self, call: Call, call_next: Next) -> Awaitable[None]: ...
 
 
 def chain(middlewares: Sequence[Middleware], innermost: Next) -> Next:

@@ -98,6 +98,8 @@ class Outbox:
         Counted as pending at once and settled only by an acknowledged write: a refused or
         failed write is retried, never leaked (it would hold the partition's commit forever).
         """
+        if job.fenced:  # cancelled or revoked: the next owner handles the record again
+            raise Fenced(f"{job.where} lost its partition; it is not dead-lettered here")
         job.dead = True
         job.pending += 1
         self._write_dead_letter(job, failure)

@@ -33,7 +33,7 @@ from hivebus.runtime.assignment import Assignment, Assignments
 from hivebus.runtime.checkpointer import Checkpointer
 from hivebus.runtime.deadletter import Failure, dead_letter_headers
 from hivebus.runtime.job import Job
-from hivebus.runtime.outbox import Outbox
+from hivebus.runtime.outbox import Fenced, Outbox
 
 if TYPE_CHECKING:
     from hivebus.kafka.transactions import GroupMetadata
@@ -54,6 +54,8 @@ class TransactionalOutbox(Outbox):
         job.buffer.append((topic, value, key, headers))
 
     def dead_letter(self, job: Job, failure: Failure) -> None:
+        if job.fenced:
+            raise Fenced(f"{job.where} lost its partition; it is not dead-lettered here")
         job.dead = True
         message = job.message
         if job.buffer is None:

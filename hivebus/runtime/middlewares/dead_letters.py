@@ -7,10 +7,11 @@ Nothing is dropped: the original record goes to `hivebus.dlq.<agent>` with the e
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from hivebus.runtime.deadletter import Failure
-from hivebus.runtime.middleware import Call, Next
+from hivebus.runtime.middleware import DONE, Call, Next
 
 if TYPE_CHECKING:
     from hivebus.runtime.outbox import Outbox
@@ -25,13 +26,24 @@ class DeadLettering:
         self._outbox = outbox
         self._log = log
 
-    async def __call__(self, call: Call, call_next: Next) -> None:
+    def __call__(self, call: Call, call_next: Next) -> Awaitable[None]:
         try:
-            await call_next(call)
+            handled = call_next(call)
         except Exception as error:
-            self._log.warning(
-                "%s failed after %d attempt(s) (%s: %s): dead-lettered",
-                call.job.where, call.attempt, type(error).__name__, error,
-            )  # fmt: skip
-            failure = Failure("handler", type(error).__name__, str(error), call.attempt)
-            self._outbox.dead_letter(call.job, failure)
+            self._dead_letter(call, error)
+            return DONE
+        return DONE if handled is DONE else self._awaiting(call, handled)
+
+    async def _awaiting(self, call: Call, handled: Awaitable[None]) -> None:
+        try:
+            await handled
+        except Exception as error:
+            self._dead_letter(call, error)
+
+    def _dead_letter(self, call: Call, error: Exception) -> None:
+        self._log.warning(
+            "%s failed after %d attempt(s) (%s: %s): dead-lettered",
+            call.job.where, call.attempt, type(error).__name__, error,
+        )  # fmt: skip
+        failure = Failure("handler", type(error).__name__, str(error), call.attempt)
+        self._outbox.dead_letter(call.job, failure)

@@ -3,17 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from hivebus.runtime import metrics
 from hivebus.runtime.job import JobState
-from hivebus.runtime.middleware import Call, Next
+from hivebus.runtime.middleware import DONE, Call, Next
 from hivebus.runtime.middlewares.dead_letters import NonRetryableError
+from hivebus.runtime.outbox import Fenced
 
 
 class Retrying:
-    async def __call__(self, call: Call, call_next: Next) -> None:
-        retry = call.agent.retry
+    def __call__(self, call: Call, call_next: Next) -> Awaitable[None]:
+        try:
+            attempt = call_next(call)  # a sync attempt has already run here
+        except NonRetryableError:
+            raise
+        except Exception:
+            if call.attempt >= call.agent.retry.attempts:
+                raise
+            return self._again(call, call_next)
+        return DONE if attempt is DONE else self._awaiting(call, call_next, attempt)
+
+    async def _awaiting(self, call: Call, call_next: Next, attempt: Awaitable[None]) -> None:
+        try:
+            await attempt
+            return
+        except NonRetryableError:
+            raise
+        except Exception:
+            if call.attempt >= call.agent.retry.attempts:
+                raise
+        await self._again(call, call_next)
+
+    async def _again(self, call: Call, call_next: Next) -> None:
+        """Back off, then attempt again until one succeeds or the last one fails."""
+        retry, job = call.agent.retry, call.job
         while True:
+            if job.fenced:  # cancelled while failing: the next owner runs the record
+                raise Fenced(f"{job.where} was cancelled between attempts")
+            metrics.retries(call.agent.name, job.message.topic()).inc()
+            job.move(JobState.RETRY_WAIT)
+            await asyncio.sleep(retry.delay(call.attempt))
+            job.move(JobState.RUNNING)
+            call.attempt += 1
             try:
                 await call_next(call)
                 return
@@ -22,8 +54,3 @@ class Retrying:
             except Exception:
                 if call.attempt >= retry.attempts:
                     raise
-            metrics.retries(call.agent.name, call.job.message.topic()).inc()
-            call.job.move(JobState.RETRY_WAIT)
-            await asyncio.sleep(retry.delay(call.attempt))
-            call.job.move(JobState.RUNNING)
-            call.attempt += 1

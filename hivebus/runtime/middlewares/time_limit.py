@@ -6,14 +6,14 @@ Only `async def` handlers can be interrupted; a `def` handler runs inline to its
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from hivebus.runtime.middleware import Call, Next
 
 
 class TimeLimit:
-    async def __call__(self, call: Call, call_next: Next) -> None:
+    def __call__(self, call: Call, call_next: Next) -> Awaitable[None]:
         timeout = call.agent.handler_timeout_s
         if timeout is None or not call.handler.is_async:
-            await call_next(call)
-            return
-        await asyncio.wait_for(call_next(call), timeout)
+            return call_next(call)
+        return asyncio.wait_for(call_next(call), timeout)
