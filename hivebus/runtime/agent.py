@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -57,6 +58,9 @@ class Handler:
     pattern: re.Pattern[str] | None
     is_async: bool = True
     output_multi_type: bool = False
+    # The contracts the handler's return annotation names (`-> Flagged | None`): their
+    # encoders are prepared when the agent starts, so no early record waits on the registry.
+    output_types: tuple[type[Record], ...] = ()
 
     def matches(self, topic: str) -> bool:
         if self.pattern is None:
@@ -132,8 +136,11 @@ class Agent:
         def register(fn: HandlerFn[E]) -> HandlerFn[E]:
             is_async = inspect.iscoroutinefunction(fn)
             self.handlers.append(
-                Handler(topic, event_type, fn, output, pattern, is_async, output_multi_type)
-            )
+                Handler(
+                    topic, event_type, fn, output, pattern, is_async, output_multi_type,
+                    returned_records(fn) if output is not None else (),
+                )
+            )  # fmt: skip
             return fn
 
         return register
@@ -155,6 +162,24 @@ class Agent:
             if handler.event_type.fullname == fullname and handler.matches(topic):
                 return handler
         return None
+
+
+def returned_records(fn: Callable[..., Any]) -> tuple[type[Record], ...]:
+    """The Record classes in `fn`'s return annotation (inside `|`, Optional, lists); none
+    when it has no annotation or one that cannot be resolved."""
+    try:
+        annotation = typing.get_type_hints(fn).get("return")
+    except Exception:  # a forward reference defined later, say: simply nothing to prepare
+        return ()
+    found: list[type[Record]] = []
+    pending = [annotation]
+    while pending:
+        hint = pending.pop()
+        if isinstance(hint, type) and issubclass(hint, Record):
+            found.append(hint)
+        else:
+            pending.extend(typing.get_args(hint))
+    return tuple(dict.fromkeys(found))
 
 
 def compile_subscription(topic: str) -> re.Pattern[str] | None:

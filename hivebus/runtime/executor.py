@@ -72,7 +72,9 @@ class Executor:
 
     def start(self, job: Job) -> None:
         """Run `job` as far as it goes without waiting; a task takes over only if it must."""
-        job.move(JobState.RUNNING)
+        if job.state is not JobState.WAITING:
+            job.move(JobState.RUNNING)  # raises: only a waiting job starts
+        job.state = JobState.RUNNING
         running: Awaitable[None]
         try:
             cached = self._prepare_cached(job)
@@ -199,8 +201,18 @@ class Executor:
         )
         if handler.is_async:
             return self._invoke_async(call, ctx)
-        records = self._records(handler, handler.fn(call.event, ctx))
-        emit_cached, job, multi = self._outbox.emit_cached, call.job, handler.output_multi_type
+        result, job = handler.fn(call.event, ctx), call.job
+        if result is None:
+            return DONE
+        output = handler.output
+        if (  # the common case: one record, its encoder known
+            isinstance(result, Record)
+            and output is not None
+            and self._outbox.emit_cached(job, output, result, job.key, handler.output_multi_type)
+        ):
+            return DONE
+        records = self._records(handler, result)
+        emit_cached, multi = self._outbox.emit_cached, handler.output_multi_type
         for i, record in enumerate(records):
             if not emit_cached(job, handler.output, record, job.key, multi):  # type: ignore[arg-type]
                 return self._emit_rest(job, handler, records[i:])
@@ -242,5 +254,8 @@ class Executor:
         if error is not None and not job.dead:
             self._outbox.dead_letter(job, Failure("delivery", error.name(), error.str(), 1))
             return
-        job.move(JobState.DEAD_LETTERED if job.dead else JobState.DONE)
+        if job.state is JobState.RUNNING:  # the transition `move` would check, inline
+            job.state = JobState.DEAD_LETTERED if job.dead else JobState.DONE
+        else:
+            job.move(JobState.DEAD_LETTERED if job.dead else JobState.DONE)
         self._ended(job, True)

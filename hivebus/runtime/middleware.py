@@ -17,6 +17,8 @@ executor runs it as a task.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -66,7 +68,21 @@ def chain(middlewares: Sequence[Middleware], innermost: Next) -> Next:
 
 
 def _link(middleware: Middleware, call_next: Next) -> Next:
+    if _takes_call_next(middleware):  # a C-level partial: one Python frame less per link
+        return functools.partial(middleware, call_next=call_next)
+
     def linked(call: Call) -> Awaitable[None]:
         return middleware(call, call_next)
 
     return linked
+
+
+def _takes_call_next(middleware: Middleware) -> bool:
+    try:
+        parameters = inspect.signature(middleware).parameters
+    except (TypeError, ValueError):
+        return False
+    return "call_next" in parameters and parameters["call_next"].kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )

@@ -24,7 +24,7 @@ from hivebus.contracts.errors import RegistryUnavailable
 from hivebus.kafka.producer import AsyncProducer
 from hivebus.runtime import metrics
 from hivebus.runtime.deadletter import Failure, dead_letter_headers, dlq_topic
-from hivebus.runtime.job import Job
+from hivebus.runtime.job import Job, JobState
 
 Settled = Callable[[Job], None]
 REGISTRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
@@ -73,7 +73,7 @@ class Outbox:
         encoder = self._encoders.get((topic, type(record), multi_type))
         if encoder is None:
             return False
-        if job.fenced:
+        if job.assignment.revoked or job.state is JobState.CANCELLED:  # `job.fenced`, inline
             raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
         value = encoder.encode(record)
         cause, correlation, run = job.lineage()
@@ -109,6 +109,19 @@ class Outbox:
         job.sealed = True
         if not job.pending:
             self.on_settled(job)
+
+    async def prepare(self, topic: str, model: type[Record], multi_type: bool = False) -> None:
+        """Register (or look up) an output's schema before any record needs it.
+
+        A registry outage is not fatal here (the first record will wait for it instead);
+        a contract the registry refuses is, so it surfaces at start with its reason.
+        """
+        try:
+            encoder = await self.serde.encoder_async(topic, model, multi_type=multi_type)
+        except RegistryUnavailable as error:
+            self._log.warning("cannot prepare %s for %s yet: %s", model.fullname, topic, error)
+            return
+        self._encoders[(topic, model, multi_type)] = encoder
 
     async def _encoder(self, topic: str, model: type[Record], multi_type: bool) -> Encoder:
         """The encoder, registering its schema off the event loop; a registry outage waits

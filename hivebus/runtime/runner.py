@@ -144,6 +144,11 @@ class AgentRunner:
     async def start(self) -> None:
         if self.transactions is not None:
             await asyncio.to_thread(self.transactions.start)
+        await asyncio.gather(*(
+            self.outbox.prepare(h.output, model, h.output_multi_type)
+            for h in self.agent.handlers if h.output is not None
+            for model in h.output_types
+        ))  # fmt: skip
         self.consumer.start()
         self.checkpointer.start()
         log.info("agent %s subscribed to %s", self.agent.name, ", ".join(self.agent.subscriptions))
