@@ -62,3 +62,20 @@ def test_retry_backoff_doubles_up_to_its_cap() -> None:
     assert [retry.delay(n) for n in range(1, 5)] == [0.5, 1.0, 2.0, 3.0]
     with pytest.raises(ConfigError, match=r"Retry\.attempts"):
         Retry(attempts=0)
+
+
+def test_the_records_a_handler_returns_are_read_from_its_annotation() -> None:
+    from hivebus.runtime.agent import returned_records
+    from tests.integration.runtime_contracts import Ping, Pong
+
+    def one(p: Ping, ctx: object) -> Pong: ...
+    def maybe(p: Ping, ctx: object) -> Pong | None: ...
+    def many(p: Ping, ctx: object) -> list[Pong | Ping]: ...
+    def bare(p, ctx): ...  # type: ignore[no-untyped-def]
+    def forward(p: Ping, ctx: object) -> Undefined: ...  # type: ignore[name-defined]  # noqa: F821
+
+    assert returned_records(one) == (Pong,)
+    assert returned_records(maybe) == (Pong,)
+    assert set(returned_records(many)) == {Pong, Ping}
+    assert returned_records(bare) == ()
+    assert returned_records(forward) == ()
