@@ -54,19 +54,28 @@ class TransactionalProducer:
                 self._produce(topic, value, key, headers)
             if offsets:
                 producer.send_offsets_to_transaction(offsets, group_metadata(), self.timeout_s)
-            producer.commit_transaction(self.timeout_s)
+            self._commit_with_retries()
         except KafkaException as error:
             kafka_error = error.args[0]
-            if kafka_error.fatal():
-                raise TransactionFatal(
-                    f"transactional producer failed: {kafka_error.str()}"
-                ) from None
+            if kafka_error.fatal():  # fenced by a newer producer, say: never usable again
+                raise TransactionFatal(f"producer failed: {kafka_error.str()}") from None
             try:
                 producer.abort_transaction(self.timeout_s)
             except KafkaException as again:
-                if again.args[0].fatal():
-                    raise TransactionFatal(f"abort failed: {again.args[0].str()}") from None
+                raise TransactionFatal(f"abort failed: {again.args[0].str()}") from None
             raise TransactionAborted(f"transaction aborted: {kafka_error.str()}") from None
+
+    def _commit_with_retries(self, attempts: int = 5) -> None:
+        """A commit that timed out may still complete: librdkafka wants it called again, not
+        aborted (an abort could hide a commit that went through, and the records would be
+        sent twice)."""
+        for attempt in range(attempts):
+            try:
+                self._producer.commit_transaction(self.timeout_s)
+                return
+            except KafkaException as error:
+                if not error.args[0].retriable() or attempt == attempts - 1:
+                    raise
 
     def _produce(
         self, topic: str, value: bytes | None, key: str | bytes | None, headers: Any

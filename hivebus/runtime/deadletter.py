@@ -61,3 +61,28 @@ def strip_error_headers(
         else:
             original.append((name, value))
     return original, errors
+
+
+FULL, BRIEF, WITHOUT_VALUE = 0, 1, 2  # how much of a dead letter to keep when it is too large
+
+
+def dead_letter_record(
+    message: Consumed, agent: str, failure: Failure, stage: int = FULL
+) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The dead letter's value and headers. Past `BRIEF` (still too large for the producer or
+    the topic with short error headers) the value is left out, its size recorded in
+    `hivebus_error_value_dropped`: the original stays readable at the source topic, partition
+    and offset the headers name."""
+    headers = dead_letter_headers(message, agent, failure, brief=stage >= BRIEF)
+    if stage < WITHOUT_VALUE:
+        return message.value(), headers
+    size = str(len(message.value() or b""))
+    return None, [*headers, (ERROR_HEADER_PREFIX + "value_dropped", size.encode())]
+
+
+def record_size(
+    value: bytes | None, key: str | bytes | None, headers: list[tuple[str, bytes]]
+) -> int:
+    """About what the producer counts against `message.max.bytes`."""
+    key_size = len(key.encode() if isinstance(key, str) else key or b"")
+    return len(value or b"") + key_size + sum(len(k) + len(v) for k, v in headers) + 64

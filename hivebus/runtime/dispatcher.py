@@ -137,6 +137,8 @@ class Dispatcher:
             self.assignments[assignment.partition] = assignment
             fresh.append(assignment)
         self.assigned += 1
+        if committed:  # librdkafka keeps a pause across revoke and re-assign: start clean
+            self._resume([TopicPartition(tp.topic, tp.partition) for tp in committed])
         return fresh
 
     async def stop_intake(

@@ -7,12 +7,14 @@ dead-letter topic, so running replay twice does not send the same record twice.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from hivebus.errors import HivebusError
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.kafka.records import Consumed, one
@@ -57,11 +59,11 @@ def replay(agent: str, *, dry_run: bool = False, timeout_s: float = 10.0) -> lis
             replayed.append(letter)
             last[letter.partition] = letter.offset
             if not dry_run:
+                value = letter.value
+                if value is None and "value_dropped" in letter.error:
+                    value = _source_value(letter, timeout_s)  # too large to dead-letter whole
                 producer.produce(
-                    letter.error["topic"],
-                    letter.value,
-                    key=letter.key,
-                    headers=list(letter.headers),
+                    letter.error["topic"], value, key=letter.key, headers=list(letter.headers)
                 )
         if not dry_run:
             if producer.flush(30) != 0:
@@ -72,6 +74,26 @@ def replay(agent: str, *, dry_run: bool = False, timeout_s: float = 10.0) -> lis
     finally:
         consumer.close()
     return replayed
+
+
+def _source_value(letter: DeadLetter, timeout_s: float) -> bytes:
+    """The original value of a dead letter written without it, read back from its source."""
+    topic, number = letter.error["topic"], int(letter.error["partition"])
+    offset = int(letter.error["offset"])
+    consumer = _consumer(f"hivebus-dlq-source-{uuid.uuid4().hex[:8]}")
+    try:
+        consumer.assign([TopicPartition(topic, number, offset)])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None and message.offset() == offset:
+                return message.value() or b""
+    finally:
+        consumer.close()
+    raise HivebusError(
+        f"the dead letter of {topic}[{number}]@{offset} was written without its value, and "
+        "the source record can no longer be read (retention?): it cannot be replayed"
+    )
 
 
 def _consumer(group: str) -> Consumer:

@@ -65,6 +65,7 @@ class InvalidTransition(RuntimeError):
 class Job:
     __slots__ = (
         "assignment",
+        "attempt_mark",
         "buffer",
         "dead",
         "delivery_error",
@@ -92,11 +93,21 @@ class Job:
         self.delivery_error: Any = None  # the first output the broker refused
         self.task: asyncio.Task[None] | None = None  # when the job runs as a task
         self.buffer: list[Any] | None = None  # exactly-once: outputs held for the transaction
+        self.attempt_mark = 0  # where the current attempt's held outputs begin
 
     def move(self, to: JobState) -> None:
         if to not in _ALLOWED[self.state._name_]:
             raise InvalidTransition(f"job {self.where}: {self.state.value} -> {to.value}")
         self.state = to
+
+    def begin_attempt(self) -> None:
+        """Mark where this attempt's held outputs begin (exactly-once only holds any)."""
+        self.attempt_mark = len(self.buffer) if self.buffer else 0
+
+    def discard_attempt(self) -> None:
+        """Drop the held outputs of a failed attempt: a transaction never carries them."""
+        if self.buffer:
+            del self.buffer[self.attempt_mark :]
 
     @property
     def fenced(self) -> bool:

@@ -23,7 +23,13 @@ from hivebus.contracts import Encoder, HeaderBuilder, Record, Serde
 from hivebus.contracts.errors import RegistryUnavailable
 from hivebus.kafka.producer import AsyncProducer
 from hivebus.runtime import metrics
-from hivebus.runtime.deadletter import Failure, dead_letter_headers, dlq_topic
+from hivebus.runtime.deadletter import (
+    FULL,
+    WITHOUT_VALUE,
+    Failure,
+    dead_letter_record,
+    dlq_topic,
+)
 from hivebus.runtime.job import Job, JobState
 
 Settled = Callable[[Job], None]
@@ -151,36 +157,41 @@ class Outbox:
         if not job.pending and job.sealed:
             self.on_settled(job)
 
-    def _write_dead_letter(self, job: Job, failure: Failure, *, brief: bool = False) -> None:
+    def _write_dead_letter(self, job: Job, failure: Failure, stage: int = FULL) -> None:
         message = job.message
-        headers = dead_letter_headers(message, self.agent, failure, brief=brief)
+        value, headers = dead_letter_record(message, self.agent, failure, stage)
 
         def written(error: KafkaError | None, _: Message) -> None:
             if error is None:
                 metrics.DEAD_LETTERS.labels(self.agent, message.topic(), failure.kind).inc()
                 self._settle_one(job)
+            elif error.code() == KafkaError.MSG_SIZE_TOO_LARGE and stage < WITHOUT_VALUE:
+                self._write_dead_letter(job, failure, stage + 1)  # the topic's limit is lower
             else:
-                self._retry_dead_letter(job, failure, error.str())
+                self._retry_dead_letter(job, failure, stage, error.str())
 
         try:
             self.producer.produce(
-                self._dlq, message.value(), key=message.key(), headers=headers,
-                on_delivery=written,
-            )  # fmt: skip
+                self._dlq, value, key=message.key(), headers=headers, on_delivery=written
+            )
         except KafkaException as error:  # refused before it left: too large, say
-            if not brief:  # the error headers may be what made it too large
-                self._write_dead_letter(job, failure, brief=True)
+            if error.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE and stage < WITHOUT_VALUE:
+                if stage + 1 == WITHOUT_VALUE:
+                    self._log.error("%s is too large for the dead-letter topic even with "
+                                    "short error headers: dead-lettered without its value",
+                                    job.where)  # fmt: skip
+                self._write_dead_letter(job, failure, stage + 1)
                 return
-            self._retry_dead_letter(job, failure, error.args[0].str())
+            self._retry_dead_letter(job, failure, stage, error.args[0].str())
 
-    def _retry_dead_letter(self, job: Job, failure: Failure, reason: str) -> None:
+    def _retry_dead_letter(self, job: Job, failure: Failure, stage: int, reason: str) -> None:
         """Nothing is dropped: keep trying while the job still owns its partition."""
         if job.fenced:  # the next owner handles the record again
             self._settle_one(job)
             return
         self._log.error("dead-letter write for %s failed (%s); retrying", job.where, reason)
         asyncio.get_running_loop().call_later(
-            DEAD_LETTER_RETRY_S, self._write_dead_letter, job, failure
+            DEAD_LETTER_RETRY_S, self._write_dead_letter, job, failure, stage
         )
 
 

@@ -40,7 +40,11 @@ class Probes:
     async def run(self, runners: Sequence[AgentRunner]) -> None:
         """Check forever; each round never takes longer than about `TIMEOUT_S`."""
         while True:
-            await self.check(runners)
+            try:
+                await self.check(runners)
+            except Exception:  # a round that fails must not freeze /readyz and the gauges
+                log.exception("health probe failed")
+                self.broker_ok = self.registry_ok = False
             await asyncio.sleep(self.interval_s)
 
     async def check(self, runners: Sequence[AgentRunner]) -> None:

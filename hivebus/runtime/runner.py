@@ -95,8 +95,9 @@ class AgentRunner:
                 )
             )  # fmt: skip
             outbox = TransactionalOutbox(
-                agent.name, serde=serde, producer=producer, stats=self.stats, log=self._log
-            )
+                agent.name, serde=serde, producer=producer, stats=self.stats, log=self._log,
+                max_bytes=int((producer_overrides or {}).get("message.max.bytes", 1_000_000)),
+            )  # fmt: skip
             self.checkpointer = TransactionalCheckpointer(
                 self.assignments, outbox, self.transactions,
                 lambda: self.consumer.group_metadata,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import TopicPartition
 
+from hivebus.errors import HivebusError
 from hivebus.kafka.transactions import (
     TransactionAborted,
     TransactionalProducer,
@@ -31,7 +32,14 @@ from hivebus.kafka.transactions import (
 )
 from hivebus.runtime.assignment import Assignment, Assignments
 from hivebus.runtime.checkpointer import Checkpointer
-from hivebus.runtime.deadletter import Failure, dead_letter_headers
+from hivebus.runtime.deadletter import (
+    BRIEF,
+    FULL,
+    WITHOUT_VALUE,
+    Failure,
+    dead_letter_record,
+    record_size,
+)
 from hivebus.runtime.job import Job
 from hivebus.runtime.outbox import Fenced, Outbox
 
@@ -39,16 +47,32 @@ if TYPE_CHECKING:
     from hivebus.kafka.transactions import GroupMetadata
 
 
+class OutputTooLarge(HivebusError):
+    """An output the producer would refuse: the handler's attempt fails (then retries,
+    then dead-letters) instead of every later transaction aborting."""
+
+
+MAX_ABORTS = 20  # in a row (2 s at the default interval): something no retry will fix
+
+
 class TransactionalOutbox(Outbox):
     """Holds each job's records until the checkpointer's transaction carries them."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_bytes: int = 1_000_000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes  # the transactional producer's message.max.bytes
         self.sealed: list[Job] = []  # finished jobs waiting for a committed transaction
 
     def _send(
         self, job: Job, topic: str, value: bytes, key: str | None, headers: list[tuple[str, bytes]]
     ) -> None:
+        # Checked here, not at commit: one record the producer refuses would abort every
+        # transaction after it. Raised into the handler, like at-least-once's refusal.
+        if record_size(value, key, headers) > self.max_bytes:
+            raise OutputTooLarge(
+                f"an output of {job.where} to {topic} is larger than the producer's "
+                f"message.max.bytes ({self.max_bytes})"
+            )
         if job.buffer is None:
             job.buffer = []
         job.buffer.append((topic, value, key, headers))
@@ -58,12 +82,13 @@ class TransactionalOutbox(Outbox):
             raise Fenced(f"{job.where} lost its partition; it is not dead-lettered here")
         job.dead = True
         message = job.message
+        for stage in (FULL, BRIEF, WITHOUT_VALUE):
+            value, headers = dead_letter_record(message, self.agent, failure, stage)
+            if record_size(value, message.key(), headers) <= self.max_bytes:
+                break
         if job.buffer is None:
             job.buffer = []
-        job.buffer.append((
-            self._dlq, message.value(), message.key(),
-            dead_letter_headers(message, self.agent, failure),
-        ))  # fmt: skip
+        job.buffer.append((self._dlq, value, message.key(), headers))
 
     def seal(self, job: Job) -> None:
         job.sealed = True
@@ -92,11 +117,25 @@ class TransactionalCheckpointer(Checkpointer):
         self.fatal: BaseException | None = None
 
     async def _periodically(self) -> None:
+        aborted = 0
         while self.fatal is None:
             await asyncio.sleep(self.interval_s)
-            # Shielded: a transaction under way finishes even when the ticking stops, and the
-            # revoke's last one waits for it on the lock.
-            await asyncio.shield(self.transact())
+            try:
+                # Shielded: a transaction under way finishes even when the ticking stops,
+                # and the revoke's last one waits for it on the lock.
+                committed = await asyncio.shield(self.transact())
+            except Exception as error:  # never let committing end silently
+                self._log.exception("exactly-once commit loop failed")
+                self._fail(error)
+                return
+            aborted = 0 if committed else aborted + 1
+            if aborted >= MAX_ABORTS:
+                self._fail(TransactionFatal(f"{aborted} transactions in a row were aborted"))
+                return
+
+    def _fail(self, error: BaseException) -> None:
+        self.fatal = error
+        self._on_fatal(error)
 
     async def transact(self, only: list[Assignment] | None = None) -> bool:
         """Commit the held records of sealed jobs with the positions; True when committed."""
@@ -120,9 +159,8 @@ class TransactionalCheckpointer(Checkpointer):
                 self._log.warning("%s; %d job(s) go again", error, len(jobs))
                 return False
             except TransactionFatal as error:
-                self.fatal = error
                 self._log.error("%s: the agent cannot commit any more", error)
-                self._on_fatal(error)
+                self._fail(error)
                 return False
             self.transactions += 1
             for tp in offsets:

@@ -19,12 +19,13 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hivebus import Publisher
+from hivebus import Agent, Context, Publisher, Retry
 from hivebus.contracts import Serde
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
-from tests.integration.runtime_contracts import Pong
-from tests.integration.runtime_support import pings, topics
+from hivebus.testing.worker import running
+from tests.integration.runtime_contracts import Ping, Pong
+from tests.integration.runtime_support import pings, publish, topics
 
 RELAY = Path(__file__).parent / "agents" / "eos_relay.py"
 KILLS = 6  # one every 3 s, while the 10,000 events (about 17 s of work) flow
@@ -135,3 +136,30 @@ async def test_a_zombie_that_resumes_after_its_session_timed_out_commits_nothing
     assert [i for i, n in counts.items() if n > 1] == [], "the zombie's outputs were committed"
     by = Counter(r.event.handled_by for r in every)
     assert str(others[0].pid) in by, by
+
+
+async def test_outputs_of_a_failed_attempt_are_never_committed(
+    admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    # Each event publishes, then fails its first attempt; the second attempt publishes again
+    # and succeeds. Exactly once: one output per event (before the fix, two).
+    source, output = topics(admin, "eos-retry", partitions=1)
+    agent = Agent(unique_name("eos-retry"), guarantee="exactly_once",
+                  retry=Retry(attempts=3, backoff_s=0.01))  # fmt: skip
+    attempts: Counter[str] = Counter()
+
+    @agent.on(source, Ping)
+    async def flaky(ping: Ping, ctx: Context) -> None:
+        attempts[ping.id] += 1
+        await ctx.publish(output, Pong(id=ping.id, key=ping.key, seq=ping.seq))
+        if attempts[ping.id] == 1:
+            raise RuntimeError("transient")
+
+    events = pings(20, keys=5)
+    async with running([agent]):
+        await publish(source, events)
+        await read_events(Serde(registry), output, Pong, 20, timeout_s=30, committed_only=True)
+        await asyncio.sleep(1)
+    got = await read_events(Serde(registry), output, Pong, 40, timeout_s=5, committed_only=True)
+    assert all(n == 2 for n in attempts.values()) and len(attempts) == 20
+    assert sorted(r.event.id for r in got) == sorted(e.id for e in events)

@@ -46,4 +46,5 @@ class DeadLettering:
             call.job.where, call.attempt, type(error).__name__, error,
         )  # fmt: skip
         failure = Failure("handler", type(error).__name__, str(error), call.attempt)
+        call.job.discard_attempt()  # exactly-once: the last attempt's outputs go with it
         self._outbox.dead_letter(call.job, failure)

@@ -14,6 +14,7 @@ from hivebus.runtime.outbox import Fenced
 
 class Retrying:
     def __call__(self, call: Call, call_next: Next) -> Awaitable[None]:
+        call.job.begin_attempt()
         try:
             attempt = call_next(call)  # a sync attempt has already run here
         except NonRetryableError:
@@ -39,6 +40,7 @@ class Retrying:
         """Back off, then attempt again until one succeeds or the last one fails."""
         retry, job = call.agent.retry, call.job
         while True:
+            job.discard_attempt()  # the failed attempt's held outputs (exactly-once)
             if job.fenced:  # cancelled while failing: the next owner runs the record
                 raise Fenced(f"{job.where} was cancelled between attempts")
             metrics.retries(call.agent.name, job.message.topic()).inc()
@@ -46,6 +48,7 @@ class Retrying:
             await asyncio.sleep(retry.delay(call.attempt))
             job.move(JobState.RUNNING)
             call.attempt += 1
+            job.begin_attempt()
             try:
                 await call_next(call)
                 return
