@@ -23,7 +23,7 @@ from hivebus import Agent, Context, Publisher, Retry
 from hivebus.contracts import Serde
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
-from hivebus.testing.worker import running
+from hivebus.testing.worker import running, wait_for
 from tests.integration.runtime_contracts import Ping, Pong
 from tests.integration.runtime_support import pings, publish, topics
 
@@ -158,8 +158,11 @@ async def test_outputs_of_a_failed_attempt_are_never_committed(
     events = pings(20, keys=5)
     async with running([agent]):
         await publish(source, events)
+        await wait_for(
+            lambda: len(attempts) == 20 and all(n == 2 for n in attempts.values()),
+            what="every event's second attempt",
+        )
         await read_events(Serde(registry), output, Pong, 20, timeout_s=30, committed_only=True)
-        await asyncio.sleep(1)
+        await asyncio.sleep(1)  # a transaction with a repeat would have committed by now
     got = await read_events(Serde(registry), output, Pong, 40, timeout_s=5, committed_only=True)
-    assert all(n == 2 for n in attempts.values()) and len(attempts) == 20
     assert sorted(r.event.id for r in got) == sorted(e.id for e in events)
