@@ -41,7 +41,8 @@ def main() -> int:
     add = results["workloads"].append
     if "passthrough" in chosen:
         count, rounds = (20_000, 1) if args.quick else (50_000, 3)
-        add(passthrough.run(systems, count, rounds))
+        with_eos = [*systems[:3], runners.HIVEBUS_EOS, *systems[3:]]
+        add(passthrough.run(with_eos, count, rounds))
     if "target" in chosen:
         add(slow.run())
     if "slow" in chosen:

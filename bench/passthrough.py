@@ -61,6 +61,9 @@ def run(
                 entry[f"vs_{base.replace('-', '_')}"] = (
                     entry["events_per_s"] / summary[base]["events_per_s"]
                 )
+    eos, alo = summary.get("hivebus-eos", {}), summary.get("hivebus", {})
+    if "events_per_s" in eos and "events_per_s" in alo:
+        eos["vs_hivebus"] = eos["events_per_s"] / alo["events_per_s"]  # target: >= 0.8
     return {
         "workload": "pass-through",
         "count": count,

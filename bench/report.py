@@ -39,6 +39,10 @@ def _passthrough(w: dict[str, Any]) -> list[str]:
             f"{s['cpu_s_per_1k']:.3f} | {s.get('vs_raw_avro', 0):.2f}x | "
             f"{s.get('vs_raw_bytes', 0):.3f}x |"
         )
+    eos = w["systems"].get("hivebus-eos", {})
+    if "vs_hivebus" in eos:
+        lines += ["", f"Exactly-once (hivebus-eos) runs at {eos['vs_hivebus']:.2f}x at-least-once "
+                  "hivebus (target: at least 0.8x)."]  # fmt: skip
     return [*lines, ""]
 
 

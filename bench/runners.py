@@ -33,6 +33,7 @@ RAW_BYTES = System("raw-bytes", "bench.systems", None)
 RAW_AVRO = System("raw-avro", "bench.systems", None)
 HIVEBUS = System("hivebus", "bench.systems", None)
 HIVEBUS_UNORDERED = System("hivebus-unordered", "bench.systems", None)  # ordering="unordered"
+HIVEBUS_EOS = System("hivebus-eos", "bench.systems", None)  # guarantee="exactly_once"
 PEERS = [
     System("faststream-aiokafka", "bench.peers.faststream_aiokafka", "faststream-aiokafka"),
     System("faststream-aiokafka-workers", "bench.peers.faststream_aiokafka", "faststream-aiokafka"),

@@ -115,7 +115,11 @@ def raw(config: dict[str, Any]) -> dict[str, Any]:
 def hivebus_agent(config: dict[str, Any]) -> dict[str, Any]:
     """The hivebus agent a user would write for each workload."""
     ordering = "unordered" if config["system"] == "hivebus-unordered" else "key"
-    agent = Agent(config["group"], max_in_flight=config.get("concurrency", 256), ordering=ordering)
+    guarantee = "exactly_once" if config["system"] == "hivebus-eos" else "at_least_once"
+    agent = Agent(
+        config["group"], max_in_flight=config.get("concurrency", 256), ordering=ordering,
+        guarantee=guarantee,
+    )  # fmt: skip
     clock = _Clock()
     system = config["system"]
 
@@ -171,7 +175,7 @@ def main() -> None:
         }  # fmt: skip
     elif config["system"] in ("raw-bytes", "raw-avro"):
         result = raw(config)
-    elif config["system"] in ("hivebus", "hivebus-unordered"):
+    elif config["system"] in ("hivebus", "hivebus-unordered", "hivebus-eos"):
         result = hivebus_agent(config)
     else:
         raise SystemExit(f"unknown system {config['system']}")

@@ -163,6 +163,9 @@ class TransactionalCheckpointer(Checkpointer):
                 self._fail(error)
                 return False
             self.transactions += 1
+            count = self._outbox.stats.count_produced
+            for record in records:
+                count(record[0])
             for tp in offsets:
                 self._acknowledge(tp)
             done = set(jobs)
