@@ -94,6 +94,9 @@ class Executor:
             self._finish(job, cancelled=False)
         else:
             job.task = self._loop.create_task(self._complete(job, running))
+            # A task cancelled before its first step never enters `_complete`: finish it here
+            # so its lane and slot are never leaked.
+            job.task.add_done_callback(lambda _: self._finish(job, cancelled=True))
 
     async def _complete(self, job: Job, running: Awaitable[None]) -> None:
         cancelled = False
@@ -123,7 +126,10 @@ class Executor:
             self._outbox.dead_letter(job, failure)
 
     def _finish(self, job: Job, cancelled: bool) -> None:
-        """The handler is finished with `job`: free its lane, then seal or cancel it."""
+        """The handler is finished with `job`: free its lane, then seal or cancel it (once)."""
+        if job.finished:
+            return
+        job.finished = True
         self._released(job)
         if cancelled or job.fenced:
             self.cancel(job)

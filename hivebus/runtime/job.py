@@ -69,6 +69,7 @@ class Job:
         "buffer",
         "dead",
         "delivery_error",
+        "finished",
         "headers",
         "key",
         "lane",
@@ -89,6 +90,7 @@ class Job:
         self.key: str | None = raw.decode(errors="replace") if raw is not None else None
         self.pending = 0  # outputs (or the dead letter) produced and not yet acknowledged
         self.sealed = False  # the handler is finished: no more outputs will come
+        self.finished = False  # its lane and slot were given back
         self.dead = False  # the source record is on its way to the dead-letter topic
         self.delivery_error: Any = None  # the first output the broker refused
         self.task: asyncio.Task[None] | None = None  # when the job runs as a task

@@ -142,7 +142,9 @@ class AgentRunner:
             self._llm = self._worker_llm().for_agent(self.agent.name)
         return self._llm
 
-    async def start(self) -> None:
+    async def prepare(self) -> None:
+        """Before consuming: register the transactional id (exactly-once) and the output
+        contracts the handlers declare. A contract the registry refuses raises here."""
         if self.transactions is not None:
             await asyncio.to_thread(self.transactions.start)
         await asyncio.gather(*(
@@ -150,6 +152,8 @@ class AgentRunner:
             for h in self.agent.handlers if h.output is not None
             for model in h.output_types
         ))  # fmt: skip
+
+    def start(self) -> None:
         self.consumer.start()
         self.checkpointer.start()
         log.info("agent %s subscribed to %s", self.agent.name, ", ".join(self.agent.subscriptions))

@@ -112,13 +112,15 @@ class Worker:
                 )
                 for agent in self.agents
             ]  # fmt: skip
-        except BaseException:
+            await asyncio.gather(*(runner.prepare() for runner in self.runners))
+        except BaseException:  # nothing consumes yet: nothing to drain or commit
             producer.close()
             raise
         if self.metrics_port is not None:
             self._http = serve(self.metrics_port, live=self.liveness, ready=self.readiness)
             log.info("metrics, /healthz and /readyz on http://0.0.0.0:%d", self.metrics_port)
-        await asyncio.gather(*(runner.start() for runner in self.runners))
+        for runner in self.runners:
+            runner.start()
         started_at = directory.now()
         background = [
             loop.create_task(self._announce(serde, producer, started_at)),
