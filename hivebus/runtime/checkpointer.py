@@ -6,9 +6,11 @@ and the broker has acknowledged every record it produced (or its dead letter).
 
 When:
 - periodically (every `interval_s`), for each held partition whose position moved since the
-  broker last accepted a commit of it. At most one commit per partition is in flight: the
-  next waits for the broker's answer (or `ANSWER_TIMEOUT_S`), so commits cannot overtake each
-  other and move a committed offset backwards;
+  broker last accepted a commit of it. One commit per partition is in flight at a time: the
+  next waits for the broker's answer, so commits cannot overtake each other and move a
+  committed offset backwards. (An answer that never comes, a coordinator gone, say, is given
+  up after `ANSWER_TIMEOUT_S` and the commit is sent again; the broker serves the requests of
+  one connection in order, so even then the later one lands last.)
 - on revoke, once intake has stopped and running jobs have ended or been cancelled: one
   synchronous commit of those partitions, sent by the consumer thread inside the revoke
   callback, after any commit it had queued before (so nothing older lands after it);

@@ -2,8 +2,9 @@
 
 The outbox owns the encoders, the CloudEvents headers, the producer and the dead-letter
 topic. A job hands it outputs while its handler runs, then `seal`s it when the handler is
-finished; the outbox calls `on_settled(job)` exactly once, when the job is sealed and every
-record it produced has been acknowledged. A job whose assignment was revoked (or that was
+finished; the outbox calls `on_settled(job)` each time the sealed job has nothing left in
+flight: once, usually, and once more if the executor answered a refused output by sending the
+input to the dead-letter topic. A job whose assignment was revoked (or that was
 cancelled) is fenced: its further outputs are refused with `Fenced`, raised into the handler.
 
 Every output carries `ce_causationid` and `ce_correlationid` (see `Job.lineage`), also when

@@ -4,10 +4,15 @@ A job's outputs (and its dead letter, if any) are encoded while its handler runs
 the outbox, not produced. Every `interval_s` the checkpointer runs one Kafka transaction: the
 held records of every sealed job, plus the partitions' positions with those jobs counted as
 complete (completed-beyond offsets in the metadata, as in at-least-once mode), sent with the
-consumer's group metadata. Only when the broker commits it are those jobs settled.
+consumer's group metadata. Only when the broker commits it are those jobs settled. (Their
+offsets are marked complete in memory as the transaction starts, so its positions include
+them; if it aborts they go again in the next one, so the marks stay true for what commits.)
 
 - An aborted transaction changes nothing visible: its jobs stay held and go again, with the
-  same or a later position, in the next one.
+  same or a later position, in the next one. An output the producer would refuse is refused
+  while the handler runs (the attempt fails), and 20 aborts in a row stop the agent.
+- A failed attempt's held outputs are dropped (`Job.discard_attempt`): only the attempt that
+  succeeded, or the dead letter, is committed.
 - A revoke runs one last transaction for the partitions leaving, inside the revoke callback.
 - A member the group has fenced out (a zombie: SIGSTOPped past its session timeout) fails
   `send_offsets_to_transaction` and aborts; once it hears its partitions are lost, their held
