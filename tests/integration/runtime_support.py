@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from hivebus import Agent, Context, Publisher, Retry
+from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.testing.stack import unique_name
 from tests.integration.conftest import create_topic
 from tests.integration.runtime_contracts import Ping, Pong
@@ -50,3 +52,21 @@ def pings(count: int, keys: int = 5, payload: str = "") -> list[Ping]:
 async def publish(topic: str, events: list[Ping]) -> list[str]:
     async with Publisher("tests") as publisher:
         return [await publisher.publish(topic, e, key=e.key) for e in events]
+
+
+def committed_offsets(group: str, topic: str, partitions: int) -> list[int]:
+    """The group's committed offset of each partition, as the broker has it."""
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers(), "group.id": group})
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        return [tp.offset for tp in consumer.committed(tps, timeout=10)]
+    finally:
+        consumer.close()
+
+
+def end_offset(topic: str, partition: int) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers(), "group.id": "ends"})
+    try:
+        return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
+    finally:
+        consumer.close()

@@ -16,18 +16,22 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from hivebus import Agent, Context, Publisher, Retry
 from hivebus.contracts import Serde
-from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running, wait_for
 from tests.integration.runtime_contracts import Ping, Pong
-from tests.integration.runtime_support import pings, publish, topics
+from tests.integration.runtime_support import (
+    committed_offsets,
+    end_offset,
+    pings,
+    publish,
+    topics,
+)
 
 RELAY = Path(__file__).parent / "agents" / "eos_relay.py"
 KILLS = 6  # one every 3 s, while the 10,000 events (about 17 s of work) flow
@@ -134,35 +138,18 @@ async def test_a_zombie_that_resumes_after_its_session_timed_out_commits_nothing
             until=lambda got: wanted <= {r.event.id for r in got},
         )  # fmt: skip
         await asyncio.sleep(5)  # room for a zombie's commit to show up
-        committed = await asyncio.to_thread(_committed, name, source, 2)
+        committed = await asyncio.to_thread(committed_offsets, name, source, 2)
     finally:
         _stop([zombie, *others])
 
     every = await read_events(serde, output, Pong, 10**9, timeout_s=8, committed_only=True)
     counts = Counter(r.event.id for r in every)
     assert set(counts) == wanted, "events were lost"
-    assert committed == [_end(source, p) for p in range(2)]
+    assert committed == [end_offset(source, p) for p in range(2)]
     if guarantee == "exactly_once":
         assert [i for i, n in counts.items() if n > 1] == [], "the zombie's outputs committed"
     by = Counter(r.event.handled_by for r in every)
     assert str(others[0].pid) in by, by
-
-
-def _committed(group: str, topic: str, partitions: int) -> list[int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers(), "group.id": group})
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        return [tp.offset for tp in consumer.committed(tps, timeout=10)]
-    finally:
-        consumer.close()
-
-
-def _end(topic: str, partition: int) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers(), "group.id": "ends"})
-    try:
-        return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
-    finally:
-        consumer.close()
 
 
 async def test_outputs_of_a_failed_attempt_are_never_committed(

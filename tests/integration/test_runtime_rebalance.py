@@ -15,19 +15,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from hivebus import Agent, Context
 from hivebus.contracts import Serde
-from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.runtime.directory import read_directory
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running, wait_for
 from tests.integration.runtime_contracts import Ping, Pong
-from tests.integration.runtime_support import pings, publish, topics
+from tests.integration.runtime_support import committed_offsets, end_offset, pings, publish, topics
 
 RELAY = Path(__file__).parent / "agents" / "relay.py"
 
@@ -43,15 +41,6 @@ def _slow_agent(name: str, source: str, output: str, tag: str, delay_s: float,
         return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=tag)
 
     return agent
-
-
-def _committed(group: str, topic: str, partitions: int) -> list[int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers(), "group.id": group})
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        return [tp.offset for tp in consumer.committed(tps, timeout=10)]
-    finally:
-        consumer.close()
 
 
 async def test_a_replica_joining_mid_stream_loses_nothing_and_repeats_nothing(
@@ -86,16 +75,8 @@ async def test_a_replica_joining_mid_stream_loses_nothing_and_repeats_nothing(
     assert [i for i, n in counts.items() if n > 1] == [], "finished work ran again"
     assert started["second"] > 0, "the second replica never got a partition"
     assert len(got) == len(events)
-    assert _committed(name, source, 4) == [_end(source, p) for p in range(4)]
+    assert committed_offsets(name, source, 4) == [end_offset(source, p) for p in range(4)]
     assert stop_s < 5, f"stopping an idle worker took {stop_s:.1f} s of its 10 s grace"
-
-
-def _end(topic: str, partition: int) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers(), "group.id": "ends"})
-    try:
-        return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
-    finally:
-        consumer.close()
 
 
 async def test_jobs_still_running_after_the_grace_are_cancelled_and_their_outputs_fenced(
