@@ -48,10 +48,11 @@ class Lookups:
         `RegistryUnavailable` when it takes longer than `timeout_s` (default: the serde's).
         """
         limit = self.timeout_s if timeout_s is None else timeout_s
-        flight = self._flight(key, call)
+        waited = asyncio.wrap_future(self._flight(key, call))
+        waited.add_done_callback(_seen)  # an answer that comes after a timeout is not an error
         try:
             # shield: one caller's timeout must not cancel the call the others wait on
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(flight)), limit)
+            return await asyncio.wait_for(asyncio.shield(waited), limit)
         except TimeoutError:
             url = registry_url_of(self.client)
             raise RegistryUnavailable(url, action, f"no answer within {limit:g} s") from None
@@ -84,3 +85,9 @@ class Lookups:
         with self._lock:
             if self._flights.get(key) is done:
                 del self._flights[key]
+
+
+def _seen(done: asyncio.Future[Any]) -> None:
+    """Mark a late failure as retrieved: its caller already raised `RegistryUnavailable`."""
+    if not done.cancelled():
+        done.exception()

@@ -46,14 +46,14 @@ def _slow_agent(name: str, source: str, output: str, tag: str, delay_s: float,
 async def test_a_replica_joining_mid_stream_loses_nothing_and_repeats_nothing(
     admin: AdminClient, registry: SchemaRegistryClient
 ) -> None:
-    # 160 slow jobs over 40 keys; a second replica joins while they run. Its revoked
+    # 200 slow jobs over 40 keys; a second replica joins while they run. Its revoked
     # partitions drain within the grace and commit exactly what completed, so the new owner
     # neither skips nor repeats anything (before the fix: stuck lanes lost events, and late
     # periodic commits moved offsets backwards, repeating finished work).
     source, output = topics(admin, "joining", partitions=4)
     name = unique_name("joining")
     started: Counter[str] = Counter()
-    events = pings(160, keys=40)
+    events = pings(200, keys=40)
     # Fewer slots than partitions: some partitions' heads wait in the ready queue at the revoke.
     options = {"max_in_flight": 2, "ordering": "partition"}
     first = _slow_agent(name, source, output, "first", 0.1, started, **options)
