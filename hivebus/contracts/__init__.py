@@ -18,13 +18,14 @@ from hivebus.contracts.evolution import Finding, check_compatibility
 from hivebus.contracts.headers import EventMeta, HeaderBuilder, lineage, parse_headers
 from hivebus.contracts.record import Record, check_drift
 from hivebus.contracts.registry import register, registry_client
-from hivebus.contracts.serde import Encoder, Serde, WriterSchema
+from hivebus.contracts.serde import Decoder, Encoder, Serde, WriterSchema
 from hivebus.contracts.subjects import subject_for
 
 __all__ = [
     "Contract",
     "ContractDriftError",
     "ContractError",
+    "Decoder",
     "Encoder",
     "EventMeta",
     "Finding",

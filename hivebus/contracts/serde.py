@@ -15,22 +15,14 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from io import BytesIO
 from typing import Any, TypeVar
 
-import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from fastavro.read import SchemaResolutionError
-from pydantic import ValidationError
 
 from hivebus.contracts.contract import Contract
+from hivebus.contracts.decoder import Decoder, read_avro
 from hivebus.contracts.encoder import Encoder
-from hivebus.contracts.errors import (
-    INCOMPATIBLE_SCHEMA,
-    INVALID_RECORD,
-    TRUNCATED_AVRO,
-    UndecodableRecord,
-)
+from hivebus.contracts.errors import INCOMPATIBLE_SCHEMA, UndecodableRecord
 from hivebus.contracts.lookups import Lookups
 from hivebus.contracts.record import Record
 from hivebus.contracts.registry import DEFAULT_TIMEOUT_S, lookup_id, register
@@ -38,14 +30,9 @@ from hivebus.contracts.subjects import subject_for
 from hivebus.contracts.wire import HEADER_SIZE, MAGIC, schema_id_of
 from hivebus.contracts.writers import WriterSchema, fetch_writer
 
-__all__ = ["Encoder", "Serde", "UndecodableRecord", "WriterSchema"]
+__all__ = ["Decoder", "Encoder", "Serde", "UndecodableRecord", "WriterSchema"]
 
 R = TypeVar("R", bound=Record)
-
-# What fastavro raises on bytes that end early or are not what the schema says.
-MAX_DETAIL = 300  # details travel in DLQ headers: keep them readable
-
-_CORRUPT = (EOFError, IndexError, ValueError, OverflowError, MemoryError, KeyError, StopIteration)
 
 
 class Serde:
@@ -63,8 +50,8 @@ class Serde:
         self._lookups = Lookups(registry, timeout_s)  # the async faces' default timeout
         self._encoders: dict[tuple[str, type[Record], bool], Encoder] = {}
         self._writers: dict[int, WriterSchema] = {}
-        # (the 4 schema-id bytes, reader model) -> (writer schema, reader schema or None)
-        self._pairs: dict[tuple[bytes, type[Record]], tuple[Any, Any]] = {}
+        # (the 4 schema-id bytes, reader model) -> its decoder
+        self._decoders: dict[tuple[bytes, type[Record]], Decoder[Any]] = {}
 
     def encoder(self, topic: str, model: type[Record], *, multi_type: bool = False) -> Encoder:
         """The encoder of `model` on `topic`, registering (or looking up) its schema once."""
@@ -94,22 +81,23 @@ class Serde:
         """`value` as a `reader`, resolving from whatever compatible schema wrote it."""
         if len(value) < HEADER_SIZE or value[0] != MAGIC:
             schema_id_of(value)  # raises the precise framing error
-        pair = self._pairs.get((value[1:HEADER_SIZE], reader)) or self._pair(value, reader)
-        data = _read(value, *pair)
-        try:
-            return reader.from_avro(data)
-        except ValidationError as exc:
-            raise UndecodableRecord(
-                INVALID_RECORD, f"not a valid {reader.__qualname__}: {str(exc)[:MAX_DETAIL]}"
-            ) from exc
+        decoder = self._decoders.get((value[1:HEADER_SIZE], reader))
+        if decoder is None:
+            decoder = self.decoder(self.writer(value), reader)
+        record: R = decoder.decode(value)
+        return record
 
     def decode_any(self, value: bytes) -> tuple[WriterSchema, dict[str, Any]]:
         """`value` as a plain dict in its writer's schema, for tools that know no models."""
         writer = self.writer(value)
-        return writer, _read(value, writer.parsed, None)
+        return writer, read_avro(value, writer.parsed, None)
 
-    def _pair(self, value: bytes, reader: type[Record]) -> tuple[Any, Any]:
-        writer = self.writer(value)
+    def decoder(self, writer: WriterSchema, reader: type[R]) -> Decoder[R]:
+        """The decoder of values `writer` wrote, as `reader`; `UndecodableRecord` when the
+        writer's record is not the reader's (by full name or a declared alias)."""
+        key = (writer.schema_id.to_bytes(4, "big"), reader)
+        if (found := self._decoders.get(key)) is not None:
+            return found
         contract = reader.contract()
         if not _same_record(writer.fullname, contract):
             raise UndecodableRecord(
@@ -118,10 +106,12 @@ class Serde:
                 f"but read as {contract.fullname} by {reader.__qualname__}",
             )
         # Same schema on both sides: skip Avro resolution entirely.
-        same = json.loads(writer.schema_str) == contract.schema
-        pair = (writer.parsed, None if same else contract.parsed)
-        self._pairs[value[1:HEADER_SIZE], reader] = pair
-        return pair
+        resolve = json.loads(writer.schema_str) != contract.schema
+        decoder = Decoder(
+            writer.schema_id, reader, writer.parsed, contract.parsed if resolve else None
+        )
+        self._decoders[key] = decoder
+        return decoder
 
     def _fetch(self, schema_id: int) -> WriterSchema:
         writer = self._writers[schema_id] = fetch_writer(self.registry, schema_id)
@@ -177,17 +167,3 @@ def _same_record(written: str, contract: Contract) -> bool:
     """Avro resolution matches records by full name, or by an alias the reader declares."""
     aliases = contract.schema.get("aliases") or []
     return written == contract.fullname or written in aliases or written.rsplit(".")[-1] in aliases
-
-
-def _read(value: bytes, writer: Any, reader: Any) -> Any:
-    stream = BytesIO(value)
-    stream.seek(HEADER_SIZE)
-    try:
-        return fastavro.schemaless_reader(stream, writer, reader)
-    except SchemaResolutionError as exc:
-        raise UndecodableRecord(INCOMPATIBLE_SCHEMA, str(exc)[:MAX_DETAIL]) from exc
-    except _CORRUPT as exc:
-        raise UndecodableRecord(
-            TRUNCATED_AVRO,
-            f"{type(exc).__name__} after the {HEADER_SIZE}-byte header: {str(exc)[:MAX_DETAIL]}",
-        ) from exc

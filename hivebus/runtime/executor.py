@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from hivebus.contracts import Record, Serde, UndecodableRecord
+from hivebus.contracts import Decoder, Record, Serde, UndecodableRecord, WriterSchema
 from hivebus.contracts.errors import RegistryUnavailable
+from hivebus.contracts.wire import HEADER_SIZE
 from hivebus.runtime import metrics
 from hivebus.runtime.agent import Agent, Handler
 from hivebus.runtime.context import Context
@@ -38,7 +39,8 @@ _NO_OUTPUT = (
 )
 
 
-_FETCH = object()
+Route = tuple[Handler, Decoder[Any]]  # the handler of a (topic, schema id), and its decoder
+_IGNORED = object()  # the route of records no handler takes
 
 
 class HandlerOutputError(Exception):
@@ -61,7 +63,8 @@ class Executor:
         self.agent = agent
         self._serde = serde
         self._outbox = outbox
-        self._routes: dict[tuple[str, str], Handler | None] = {}
+        # (topic, a value's 5-byte wire header) -> (handler, decoder), or _IGNORED
+        self._routes: dict[tuple[str, bytes], Route | object] = {}
         self._chain = chain(middlewares, self._invoke)
         self._llm_factory = llm_factory
         self._released = released
@@ -77,13 +80,19 @@ class Executor:
         job.state = JobState.RUNNING
         running: Awaitable[None]
         try:
-            cached = self._prepare_cached(job)
-            if cached is _FETCH:
+            message = job.message
+            value = message.value() or b""
+            route = self._routes.get((message.topic(), value[:HEADER_SIZE]))
+            if route is None:
+                route = self._known_route(message.topic(), value)
+            if route is None:  # a schema id never seen: fetched off the loop
                 running = self._prepare_and_handle(job)
-            elif cached is None:  # skipped, or already on its way to the dead-letter topic
+            elif route is _IGNORED:
+                metrics.ignored(self.agent.name, message.topic()).inc()
                 running = DONE
             else:
-                running = self._chain(Call(self.agent, job, *cached))  # type: ignore[misc]
+                handler, decoder = cast(Route, route)
+                running = self._handle(job, handler, decoder, value)
         except Fenced:
             self._finish(job, cancelled=True)
             return
@@ -97,6 +106,16 @@ class Executor:
             # A task cancelled before its first step never enters `_complete`: finish it here
             # so its lane and slot are never leaked.
             job.task.add_done_callback(lambda _: self._finish(job, cancelled=True))
+
+    def _handle(
+        self, job: Job, handler: Handler, decoder: Decoder[Any], value: bytes
+    ) -> Awaitable[None]:
+        try:
+            event = decoder.decode(value)
+        except UndecodableRecord as error:
+            self._outbox.dead_letter(job, Failure("undecodable", error.reason, str(error), 0))
+            return DONE
+        return self._chain(Call(self.agent, job, handler, event))
 
     async def _complete(self, job: Job, running: Awaitable[None]) -> None:
         cancelled = False
@@ -145,36 +164,16 @@ class Executor:
             job.task.cancel()
         self._ended(job, False)
 
-    def _prepare_cached(self, job: Job) -> tuple[Handler, Record] | object | None:
-        """`_prepare` without a coroutine when the writer schema is cached (nearly always);
-        `_FETCH` when it is not."""
-        value = job.message.value() or b""
-        try:
-            writer = self._serde.cached_writer(value)
-        except UndecodableRecord:
-            return _FETCH  # `_prepare` dead-letters it
-        if writer is None:
-            return _FETCH
-        topic = job.message.topic()
-        handler = self._route(topic, writer.fullname)
-        if handler is None:
-            metrics.ignored(self.agent.name, topic).inc()
-            return None
-        try:
-            return handler, self._serde.decode(value, handler.event_type)
-        except UndecodableRecord as error:
-            self._outbox.dead_letter(job, Failure("undecodable", error.reason, str(error), 0))
-            return None
-
     async def _prepare(self, job: Job) -> tuple[Handler, Record] | None:
-        """Decode and route; None when the record is skipped or dead-lettered.
+        """Settle the record's route, then decode it; None when it is skipped or dead-lettered.
 
         A schema id never seen before is fetched off the event loop; while the registry is
         unreachable the record waits (it is fine, so it is never dead-lettered for that), and
-        only its own lane waits with it.
+        only its own lane waits with it. Once settled, the route of every later record with
+        the same topic and schema id is one dictionary lookup in `start`.
         """
         message = job.message
-        value = message.value() or b""
+        value, topic = message.value() or b"", message.topic()
         try:
             writer = self._serde.cached_writer(value)
             attempt = 0
@@ -186,14 +185,32 @@ class Executor:
                     self._log.warning("cannot decode %s yet (%s); retrying", job.where, error)
                     attempt += 1
                     await asyncio.sleep(delay)
-            handler = self._route(message.topic(), writer.fullname)
-            if handler is None:
-                metrics.ignored(self.agent.name, message.topic()).inc()
+            route = self._settle_route(topic, value, writer)
+            if route is _IGNORED:
+                metrics.ignored(self.agent.name, topic).inc()
                 return None
-            return handler, self._serde.decode(value, handler.event_type)
+            handler, decoder = cast(Route, route)
+            return handler, decoder.decode(value)
         except UndecodableRecord as error:
             self._outbox.dead_letter(job, Failure("undecodable", error.reason, str(error), 0))
             return None
+
+    def _known_route(self, topic: str, value: bytes) -> object | None:
+        """The route of a value whose writer schema is cached (no I/O), or None: then
+        `_prepare` settles it, or dead-letters the value if it cannot be read."""
+        try:
+            writer = self._serde.cached_writer(value)
+            return None if writer is None else self._settle_route(topic, value, writer)
+        except UndecodableRecord:
+            return None
+
+    def _settle_route(self, topic: str, value: bytes, writer: WriterSchema) -> object:
+        handler = self.agent.route(topic, writer.fullname)
+        route: object = _IGNORED
+        if handler is not None:  # `decoder` raises when the handler's model cannot read it
+            route = (handler, self._serde.decoder(writer, handler.event_type))
+        self._routes[topic, value[:HEADER_SIZE]] = route
+        return route
 
     def _invoke(self, call: Call) -> Awaitable[None]:
         """The innermost link: one attempt of the handler, its results to the outbox.
@@ -245,12 +262,6 @@ class Executor:
             if not isinstance(record, Record):
                 raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
         return records
-
-    def _route(self, topic: str, fullname: str) -> Handler | None:
-        key = (topic, fullname)
-        if key not in self._routes:
-            self._routes[key] = self.agent.route(topic, fullname)
-        return self._routes[key]
 
     def _settled(self, job: Job) -> None:
         """Every record of the sealed job is acknowledged; a refused output dead-letters it."""
