@@ -67,8 +67,9 @@ class Context:
         `<topic>-<record name>` (TopicRecordNameStrategy), for topics that carry several event
         types.
         """
-        key = self._job.key if key is None else key
-        await self._outbox.emit(self._job, topic, record, key, multi_type)
+        await self._outbox.emit(
+            self._job, topic, record, self._job.raw_key if key is None else key, multi_type
+        )
 
     async def step(self, name: str, fn: Callable[..., Awaitable[T] | T], *args: Any) -> T:
         """Run one unit of work with side effects (an LLM call, a tool call) and return its

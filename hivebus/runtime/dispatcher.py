@@ -64,29 +64,39 @@ class Dispatcher:
     # ---- intake (the consumer thread's hand-over, on the loop) ----
 
     def on_batch(self, messages: list[Consumed]) -> None:
+        """Track each record, then start it at once if it may run now, else queue it."""
         assignments, scheduler, ordering = self.assignments, self.scheduler, self._ordering
+        claim, start = scheduler.claim, self.start_job
         counts: dict[str, int] = {}
         touched: set[Assignment] = set()
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                self._consumer_error(error)
-                continue
-            topic, number = message.topic(), message.partition()
-            assignment = assignments.get((topic, number))
-            if assignment is None or assignment.revoking:  # revoked while in transit
-                continue
-            counts[topic] = counts.get(topic, 0) + 1
-            offsets, offset = assignment.offsets, message.offset()
-            offsets.track(offset)
-            if offsets.already_done(offset):
-                offsets.complete(offset)
-                continue
-            touched.add(assignment)
-            scheduler.admit(
-                Job(message, assignment), assignment.partition,
-                lane_of(ordering, topic, number, message.key()),
-            )  # fmt: skip
+        self._pumping = True  # jobs that finish inline must not start a pump of their own
+        try:
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    self._consumer_error(error)
+                    continue
+                topic, number = message.topic(), message.partition()
+                assignment = assignments.get((topic, number))
+                if assignment is None or assignment.revoking:  # revoked while in transit
+                    continue
+                counts[topic] = counts.get(topic, 0) + 1
+                offsets, offset = assignment.offsets, message.offset()
+                offsets.track(offset)
+                if offsets.already_done(offset):
+                    offsets.complete(offset)
+                    continue
+                job = Job(message, assignment)
+                lane = lane_of(ordering, topic, number, job.raw_key)
+                if claim(lane):
+                    job.lane = lane
+                    assignment.running.add(job)
+                    start(job)
+                else:
+                    touched.add(assignment)
+                    scheduler.admit(job, assignment.partition, lane)
+        finally:
+            self._pumping = False
         consumed = self.stats.consumed
         for topic, count in counts.items():
             consumed[topic] = consumed.get(topic, 0) + count

@@ -231,13 +231,15 @@ class Executor:
         if (  # the common case: one record, its encoder known
             isinstance(result, Record)
             and output is not None
-            and self._outbox.emit_cached(job, output, result, job.key, handler.output_multi_type)
+            and self._outbox.emit_cached(
+                job, output, result, job.raw_key, handler.output_multi_type
+            )
         ):
             return DONE
         records = self._records(handler, result)
         emit_cached, multi = self._outbox.emit_cached, handler.output_multi_type
         for i, record in enumerate(records):
-            if not emit_cached(job, handler.output, record, job.key, multi):  # type: ignore[arg-type]
+            if not emit_cached(job, handler.output, record, job.raw_key, multi):  # type: ignore[arg-type]
                 return self._emit_rest(job, handler, records[i:])
         return DONE
 
@@ -247,8 +249,11 @@ class Executor:
         await self._emit_rest(call.job, handler, records)
 
     async def _emit_rest(self, job: Job, handler: Handler, records: list[Record]) -> None:
+        output = handler.output
+        if output is None:  # then there are no records: `_records` refuses them
+            return
         for record in records:
-            await self._outbox.emit(job, handler.output, record, job.key, handler.output_multi_type)  # type: ignore[arg-type]
+            await self._outbox.emit(job, output, record, job.raw_key, handler.output_multi_type)
 
     @staticmethod
     def _records(handler: Handler, result: object) -> list[Record]:

@@ -71,10 +71,10 @@ class Job:
         "delivery_error",
         "finished",
         "headers",
-        "key",
         "lane",
         "message",
         "pending",
+        "raw_key",
         "sealed",
         "state",
         "task",
@@ -86,8 +86,7 @@ class Job:
         self.state = JobState.WAITING
         self.lane: Hashable | None = None
         self.headers: Headers | None = message.headers()
-        raw = message.key()
-        self.key: str | None = raw.decode(errors="replace") if raw is not None else None
+        self.raw_key: bytes | None = message.key()  # what the outputs are keyed with
         self.pending = 0  # outputs (or the dead letter) produced and not yet acknowledged
         self.sealed = False  # the handler is finished: no more outputs will come
         self.finished = False  # its lane and slot were given back
@@ -110,6 +109,12 @@ class Job:
         """Drop the held outputs of a failed attempt: a transaction never carries them."""
         if self.buffer:
             del self.buffer[self.attempt_mark :]
+
+    @property
+    def key(self) -> str | None:
+        """The input's key as text (UTF-8, undecodable bytes replaced); None without one."""
+        raw = self.raw_key
+        return raw.decode(errors="replace") if raw is not None else None
 
     @property
     def fenced(self) -> bool:

@@ -34,6 +34,7 @@ from hivebus.runtime.deadletter import (
 from hivebus.runtime.job import Job, JobState
 
 Settled = Callable[[Job], None]
+Key = str | bytes | None  # an output's key: the input's bytes, or what a handler chose
 REGISTRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 DEAD_LETTER_RETRY_S = 1.0
 
@@ -65,7 +66,7 @@ class Outbox:
         self._log = log
 
     async def emit(
-        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+        self, job: Job, topic: str, record: Record, key: Key, multi_type: bool = False
     ) -> None:
         """Encode and produce one output of `job`; its offset waits for the acknowledgement."""
         if not self.emit_cached(job, topic, record, key, multi_type):
@@ -74,7 +75,7 @@ class Outbox:
             self.emit_cached(job, topic, record, key, multi_type)
 
     def emit_cached(
-        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+        self, job: Job, topic: str, record: Record, key: Key, multi_type: bool = False
     ) -> bool:
         """`emit` with no coroutine when the encoder is known; False when it must be made."""
         encoder = self._encoders.get((topic, type(record), multi_type))
@@ -92,7 +93,7 @@ class Outbox:
         return True
 
     def _send(
-        self, job: Job, topic: str, value: bytes, key: str | None, headers: list[tuple[str, bytes]]
+        self, job: Job, topic: str, value: bytes, key: Key, headers: list[tuple[str, bytes]]
     ) -> None:
         self.producer.produce(
             topic, value, key=key, headers=headers, on_delivery=functools.partial(self._acked, job)

@@ -36,7 +36,9 @@ class Scheduler(Generic[Item]):
     low_watermark: int = 500  # ... and resumed
     running: int = 0
     _ready: deque[_Slot[Item]] = field(default_factory=deque)
-    _lanes: dict[Hashable, deque[_Slot[Item]]] = field(default_factory=dict)
+    # Busy lanes, each with the records waiting behind its running head (None: none wait;
+    # most lanes never queue anything, so most never allocate a deque).
+    _lanes: dict[Hashable, deque[_Slot[Item]] | None] = field(default_factory=dict)
     _waiting: dict[Partition, int] = field(default_factory=dict)
 
     def admit(self, item: Item, partition: Partition, lane: Hashable | None) -> None:
@@ -46,12 +48,28 @@ class Scheduler(Generic[Item]):
         if lane is None:
             self._ready.append(slot)
             return
-        queue = self._lanes.get(lane)
-        if queue is None:
-            self._lanes[lane] = deque()  # the lane is now busy with this record
+        lanes = self._lanes
+        if lane not in lanes:
+            lanes[lane] = None  # the lane is now busy with this record
             self._ready.append(slot)
-        else:
-            queue.append(slot)
+            return
+        queue = lanes[lane]
+        if queue is None:
+            queue = lanes[lane] = deque()
+        queue.append(slot)
+
+    def claim(self, lane: Hashable | None) -> bool:
+        """Take a slot and `lane` for a record that may start at once: a slot is free, its
+        lane is idle and no ready record was there first. The caller must `finish` it later;
+        False means it must be `admit`ted instead."""
+        if self.running >= self.max_in_flight or self._ready:
+            return False
+        if lane is not None:
+            if lane in self._lanes:
+                return False
+            self._lanes[lane] = None
+        self.running += 1
+        return True
 
     def next_ready(self) -> tuple[Item, Partition, Hashable | None] | None:
         """A record to start now, if a slot is free; the caller must `finish` it later."""
@@ -67,13 +85,10 @@ class Scheduler(Generic[Item]):
         self.running -= 1
         if lane is None:
             return
-        queue = self._lanes.get(lane)
-        if queue is None:
-            return
-        if queue:
+        queue = self._lanes.pop(lane, None)
+        if queue:  # the next record of the lane becomes ready; the lane stays busy with it
             self._ready.append(queue.popleft())
-        else:
-            del self._lanes[lane]
+            self._lanes[lane] = queue
 
     def over_high(self, partition: Partition) -> bool:
         """Enough records of `partition` wait that fetching more should pause."""

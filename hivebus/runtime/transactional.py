@@ -46,7 +46,7 @@ from hivebus.runtime.deadletter import (
     record_size,
 )
 from hivebus.runtime.job import Job
-from hivebus.runtime.outbox import Fenced, Outbox
+from hivebus.runtime.outbox import Fenced, Key, Outbox
 
 if TYPE_CHECKING:
     from hivebus.kafka.transactions import GroupMetadata
@@ -69,7 +69,7 @@ class TransactionalOutbox(Outbox):
         self.sealed: list[Job] = []  # finished jobs waiting for a committed transaction
 
     def _send(
-        self, job: Job, topic: str, value: bytes, key: str | None, headers: list[tuple[str, bytes]]
+        self, job: Job, topic: str, value: bytes, key: Key, headers: list[tuple[str, bytes]]
     ) -> None:
         # Checked here, not at commit: one record the producer refuses would abort every
         # transaction after it. Raised into the handler, like at-least-once's refusal.

@@ -23,7 +23,7 @@ from hivebus.contracts import EventMeta, HeaderBuilder, Record, Serde, parse_hea
 from hivebus.kafka.records import Headers
 from hivebus.runtime.deadletter import Failure, dead_letter_headers
 from hivebus.runtime.job import Job
-from hivebus.runtime.outbox import Fenced
+from hivebus.runtime.outbox import Fenced, Key
 
 
 class SentMessage:
@@ -119,20 +119,18 @@ class MemoryOutbox:
         self._dead: dict[Job, DeadLetter] = {}
 
     def emit_cached(
-        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+        self, job: Job, topic: str, record: Record, key: Key, multi_type: bool = False
     ) -> bool:
         """Everything is "cached" in memory: the runtime's fast path lands here."""
         self._record(job, topic, record, key, multi_type)
         return True
 
     async def emit(
-        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool = False
+        self, job: Job, topic: str, record: Record, key: Key, multi_type: bool = False
     ) -> None:
         self._record(job, topic, record, key, multi_type)
 
-    def _record(
-        self, job: Job, topic: str, record: Record, key: str | None, multi_type: bool
-    ) -> None:
+    def _record(self, job: Job, topic: str, record: Record, key: Key, multi_type: bool) -> None:
         if job.fenced:
             raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
         if self._serde is not None:
@@ -142,7 +140,8 @@ class MemoryOutbox:
         headers, _ = self._headers.build(
             record.fullname, correlation_id=correlation, causation_id=cause, run_id=run
         )
-        published = Published(topic, key, record, _text(headers))
+        text_key = key.decode(errors="replace") if isinstance(key, bytes) else key
+        published = Published(topic, text_key, record, _text(headers))
         self.published.append(published)
         self._outputs.setdefault(job, []).append(published)
 
