@@ -21,10 +21,15 @@ class EventIds:
 
     def _reset(self) -> None:
         self._prefix = os.urandom(8).hex() + "-"
+        self._prefix_bytes = self._prefix.encode()
         self._counter = itertools.count(1)
 
     def next(self) -> str:
         return f"{self._prefix}{next(self._counter):x}"
+
+    def next_bytes(self) -> bytes:
+        """`next`, already encoded: what a header carries."""
+        return b"%b%x" % (self._prefix_bytes, next(self._counter))
 
 
 class Clock:

@@ -48,18 +48,37 @@ class AsyncProducer:
         partition: int | None = None,
     ) -> None:
         """Queue a record; `on_delivery` runs on the event loop once the broker acks it."""
+        headers_: Any = headers  # confluent-kafka's stubs ask for a list of Optional values
+        try:
+            if partition is None:  # no keyword dict to build for the common case
+                self._producer.produce(topic, value, key, on_delivery=on_delivery, headers=headers_)
+            else:
+                self._producer.produce(topic, value, key, partition, on_delivery, headers=headers_)
+        except BufferError:
+            self._produce_when_room(topic, value, key, headers, on_delivery, partition)
+        if self._timer is None:
+            self._timer = self._loop.call_later(POLL_INTERVAL_S, self._poll)
+
+    def _produce_when_room(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: str | bytes | None,
+        headers: Headers | None,
+        on_delivery: DeliveryCallback,
+        partition: int | None,
+    ) -> None:
+        """The local queue is full (the broker is behind): serve reports until room frees."""
         args: dict[str, Any] = {"key": key, "headers": headers, "on_delivery": on_delivery}
         if partition is not None:
             args["partition"] = partition
         while True:
+            self._producer.poll(0.01)
             try:
                 self._producer.produce(topic, value, **args)
-                break
+                return
             except BufferError:
-                # The local queue is full: the broker is behind. Serve reports until room frees.
-                self._producer.poll(0.01)
-        if self._timer is None:
-            self._timer = self._loop.call_later(POLL_INTERVAL_S, self._poll)
+                continue
 
     async def send(
         self,

@@ -150,7 +150,7 @@ class Executor:
             return
         job.finished = True
         self._released(job)
-        if cancelled or job.fenced:
+        if cancelled or job.state is JobState.CANCELLED or job.assignment.revoked:  # fenced
             self.cancel(job)
         else:
             self._outbox.seal(job)
@@ -270,14 +270,16 @@ class Executor:
 
     def _settled(self, job: Job) -> None:
         """Every record of the sealed job is acknowledged; a refused output dead-letters it."""
-        if job.state.ended:
+        state = job.state
+        if state is not JobState.RUNNING and state.ended:
             return
         error = job.delivery_error
         if error is not None and not job.dead:
             self._outbox.dead_letter(job, Failure("delivery", error.name(), error.str(), 1))
             return
-        if job.state is JobState.RUNNING:  # the transition `move` would check, inline
-            job.state = JobState.DEAD_LETTERED if job.dead else JobState.DONE
+        ended = JobState.DEAD_LETTERED if job.dead else JobState.DONE
+        if state is JobState.RUNNING:  # the transition `move` would check, inline
+            job.state = ended
         else:
-            job.move(JobState.DEAD_LETTERED if job.dead else JobState.DONE)
+            job.move(ended)
         self._ended(job, True)

@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from hivebus.contracts import lineage
+from hivebus.contracts.headers import raw_lineage
 from hivebus.kafka.records import Consumed, Headers
 
 if TYPE_CHECKING:
@@ -126,10 +126,15 @@ class Job:
         its correlation is carried over or started from it. An input without `ce_id` (from a
         producer that is not hivebus) gets a stable id from where it sits in Kafka, so a
         redelivered record gets the same one."""
-        cause, correlation, run = lineage(self.headers)
+        cause, correlation, run = self.raw_lineage()
+        return cause.decode(), correlation.decode(), None if run is None else run.decode()
+
+    def raw_lineage(self) -> tuple[bytes, bytes, bytes | None]:
+        """`lineage` as header bytes, for the outbox to copy into each output's headers."""
+        cause, correlation, run = raw_lineage(self.headers)
         if cause is None:
             message = self.message
-            cause = f"{message.topic()}/{message.partition()}/{message.offset()}"
+            cause = b"%b/%d/%d" % (message.topic().encode(), message.partition(), message.offset())
         return cause, correlation or cause, run
 
     @property

@@ -84,10 +84,7 @@ class Outbox:
         if job.assignment.revoked or job.state is JobState.CANCELLED:  # `job.fenced`, inline
             raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
         value = encoder.encode(record)
-        cause, correlation, run = job.lineage()
-        headers, _ = self._headers.build(
-            record.fullname, correlation_id=correlation, causation_id=cause, run_id=run
-        )
+        headers = self._headers.caused(record.fullname, *job.raw_lineage())
         self._send(job, topic, value, key, headers)
         self.emitted.add(record.fullname)
         return True
@@ -147,12 +144,13 @@ class Outbox:
         raise AssertionError("unreachable")
 
     def _acked(self, job: Job, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            if job.delivery_error is None:
-                job.delivery_error = error
-        else:
+        if error is None:
             self.stats.count_produced(message.topic() or "")
-        self._settle_one(job)
+        elif job.delivery_error is None:
+            job.delivery_error = error
+        job.pending -= 1  # `_settle_one`, inline: this runs once per output
+        if not job.pending and job.sealed:
+            self.on_settled(job)
 
     def _settle_one(self, job: Job) -> None:
         job.pending -= 1

@@ -14,7 +14,8 @@ from hivebus.runtime.outbox import Fenced
 
 class Retrying:
     def __call__(self, call: Call, call_next: Next) -> Awaitable[None]:
-        call.job.begin_attempt()
+        if call.job.buffer is not None:  # only exactly-once holds outputs to mark
+            call.job.begin_attempt()
         try:
             attempt = call_next(call)  # a sync attempt has already run here
         except NonRetryableError:
