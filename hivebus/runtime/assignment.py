@@ -18,10 +18,12 @@ _generations = itertools.count(1)
 
 
 class Assignment:
-    __slots__ = ("generation", "offsets", "partition", "revoked", "revoking", "running")
+    __slots__ = ("generation", "offsets", "partition", "revoked", "revoking", "running", "where")
 
     def __init__(self, partition: Partition, offsets: PartitionOffsets) -> None:
         self.partition = partition
+        # `topic/partition/`: with an offset, the stable id of a record without `ce_id`
+        self.where = f"{partition[0]}/{partition[1]}/".encode()
         self.offsets = offsets
         self.generation = next(_generations)
         self.running: set[Any] = set()  # jobs started and not yet ended

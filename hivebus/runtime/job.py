@@ -133,8 +133,7 @@ class Job:
         """`lineage` as header bytes, for the outbox to copy into each output's headers."""
         cause, correlation, run = raw_lineage(self.headers)
         if cause is None:
-            message = self.message
-            cause = b"%b/%d/%d" % (message.topic().encode(), message.partition(), message.offset())
+            cause = b"%b%d" % (self.assignment.where, self.message.offset())
         return cause, correlation or cause, run
 
     @property
