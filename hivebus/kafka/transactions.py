@@ -1,15 +1,17 @@
 """One Kafka transaction at a time: records and consumer offsets committed together or not at all.
 
-Each call of `commit` is a whole transaction — begin, produce the records, add the offsets
-with the consumer's group metadata (KIP-447: a member the group has since fenced out cannot
-commit), commit — run on a worker thread, because every step waits for the broker. No
-transaction is ever left open between calls, so none is held across a slow handler.
+A transaction is two calls. `begin` starts it and queues its records; it waits for nothing,
+so it runs on the event loop (a worker thread would fight the loop for the GIL once per
+record). `finish` adds the offsets with the consumer's group metadata (KIP-447: a member the
+group has since fenced out cannot commit) and commits; it waits for the broker, so it runs on
+a worker thread, and on failure it aborts. No transaction is left open between a `begin` and
+its `finish`, so none is held across a slow handler.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
@@ -40,30 +42,36 @@ class TransactionalProducer:
         """Register the transactional id with the coordinator (fencing older producers)."""
         self._producer.init_transactions(self.timeout_s)
 
-    def commit(
-        self,
-        records: Sequence[Outgoing],
-        offsets: list[TopicPartition],
-        group_metadata: GroupMetadata,
-    ) -> None:
-        """Produce `records` and commit `offsets` atomically (blocking: call off the loop)."""
-        producer = self._producer
+    def begin(self, records: Sequence[Outgoing]) -> None:
+        """Start a transaction and queue `records` in it. Waits for no broker; raises
+        KafkaException, after which `recover` must run (it aborts)."""
+        self._producer.begin_transaction()
+        produce = self._produce
+        for topic, value, key, headers in records:
+            produce(topic, value, key, headers)
+
+    def finish(self, offsets: list[TopicPartition], group_metadata: GroupMetadata) -> None:
+        """Add `offsets` and commit the transaction `begin` started (blocking: call off the
+        loop); on failure it is aborted: TransactionAborted, or TransactionFatal."""
         try:
-            producer.begin_transaction()
-            for topic, value, key, headers in records:
-                self._produce(topic, value, key, headers)
             if offsets:
-                producer.send_offsets_to_transaction(offsets, group_metadata(), self.timeout_s)
+                self._producer.send_offsets_to_transaction(
+                    offsets, group_metadata(), self.timeout_s
+                )
             self._commit_with_retries()
         except KafkaException as error:
-            kafka_error = error.args[0]
-            if kafka_error.fatal():  # fenced by a newer producer, say: never usable again
-                raise TransactionFatal(f"producer failed: {kafka_error.str()}") from None
-            try:
-                producer.abort_transaction(self.timeout_s)
-            except KafkaException as again:
-                raise TransactionFatal(f"abort failed: {again.args[0].str()}") from None
-            raise TransactionAborted(f"transaction aborted: {kafka_error.str()}") from None
+            self.recover(error)
+
+    def recover(self, error: KafkaException) -> NoReturn:
+        """After a failed step: abort (blocking), then raise what the caller can act on."""
+        kafka_error = error.args[0]
+        if kafka_error.fatal():  # fenced by a newer producer, say: never usable again
+            raise TransactionFatal(f"producer failed: {kafka_error.str()}") from None
+        try:
+            self._producer.abort_transaction(self.timeout_s)
+        except KafkaException as again:
+            raise TransactionFatal(f"abort failed: {again.args[0].str()}") from None
+        raise TransactionAborted(f"transaction aborted: {kafka_error.str()}") from None
 
     def _commit_with_retries(self, attempts: int = 5) -> None:
         """A commit that timed out may still complete: librdkafka wants it called again, not

@@ -83,10 +83,9 @@ class PartitionOffsets:
     def complete(self, offset: int) -> None:
         """Mark a tracked record complete; repeats and untracked offsets change nothing."""
         open_, tracked = self._open, self._tracked
-        try:
-            open_.remove(offset)
-        except KeyError:  # rare: the dispatcher completes what it tracked, once
+        if offset not in open_:  # done already (exactly-once completes at its transaction)
             return
+        open_.remove(offset)
         if tracked[0] == offset:  # the lowest: move on to the next incomplete
             tracked.popleft()
             while tracked and tracked[0] not in open_:

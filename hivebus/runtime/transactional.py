@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 
 from hivebus.errors import HivebusError
 from hivebus.kafka.transactions import (
@@ -157,9 +157,11 @@ class TransactionalCheckpointer(Checkpointer):
                 return True
             records = [record for job in jobs for record in job.buffer or ()]
             try:
-                await asyncio.to_thread(
-                    self._producer.commit, records, offsets, self._group_metadata
-                )
+                try:
+                    self._producer.begin(records)  # on the loop: it waits for nothing
+                except KafkaException as error:
+                    await asyncio.to_thread(self._producer.recover, error)
+                await asyncio.to_thread(self._producer.finish, offsets, self._group_metadata)
             except TransactionAborted as error:
                 self._log.warning("%s; %d job(s) go again", error, len(jobs))
                 return False
