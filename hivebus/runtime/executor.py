@@ -13,6 +13,8 @@ partitions or commits.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -103,9 +105,14 @@ class Executor:
             self._finish(job, cancelled=False)
         else:
             job.task = self._loop.create_task(self._complete(job, running))
-            # A task cancelled before its first step never enters `_complete`: finish it here
-            # so its lane and slot are never leaked.
-            job.task.add_done_callback(lambda _: self._finish(job, cancelled=True))
+            job.task.add_done_callback(functools.partial(self._task_done, job, running))
+
+    def _task_done(self, job: Job, running: Awaitable[None], _: object) -> None:
+        """A task cancelled before its first step never enters `_complete`: finish the job
+        here so its lane and slot are never leaked, and close what it would have awaited
+        (coroutines never started would each warn that they were never awaited)."""
+        _close_unstarted(running)
+        self._finish(job, cancelled=True)
 
     def _handle(
         self, job: Job, handler: Handler, decoder: Decoder[Any], value: bytes
@@ -283,3 +290,17 @@ class Executor:
         else:
             job.move(ended)
         self._ended(job, True)
+
+
+def _close_unstarted(awaitable: object) -> None:
+    """Close a coroutine that never started, and the ones it was handed to await: each link
+    of the chain made its inner coroutine before the task began."""
+    pending = [awaitable]
+    while pending:
+        coroutine = pending.pop()
+        if not inspect.iscoroutine(coroutine):
+            continue
+        if inspect.getcoroutinestate(coroutine) != inspect.CORO_CREATED:
+            continue
+        pending.extend(inspect.getcoroutinelocals(coroutine).values())
+        coroutine.close()

@@ -76,7 +76,10 @@ def _read(
             event = serde.decode(value, model)
             got.append(
                 Received(
-                    event, parse_headers(message.headers()), key.decode() if key else None, message
+                    event,
+                    parse_headers(message.headers()),
+                    key.decode(errors="replace") if key else None,
+                    message,
                 )
             )
     finally:

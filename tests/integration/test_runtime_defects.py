@@ -2,7 +2,9 @@
 
 - an oversized dead letter (refused by the producer before it left) leaked its offset;
 - the output of an input without CloudEvents headers carried no causation or correlation;
-- `hivebus_consumer_lag` did not follow what the broker has committed.
+- `hivebus_consumer_lag` did not follow what the broker has committed;
+- an output's key was the input's key decoded as UTF-8 and encoded again, so a key that is
+  not UTF-8 came out as other bytes (and could land on another partition).
 """
 
 from __future__ import annotations
@@ -188,6 +190,33 @@ async def test_outputs_of_an_input_without_cloudevents_headers_carry_causation_a
         assert headers.get("ce_causationid") == expected, (received.event.id, headers)
         assert headers.get("ce_correlationid") == expected, (received.event.id, headers)
         assert headers["ce_id"] != expected  # the output's own id is new
+
+
+# ---- outputs keep the input's key bytes, UTF-8 or not ----
+
+
+async def test_outputs_are_keyed_with_the_inputs_key_bytes_even_when_they_are_not_utf8(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "rawkeys", partitions=3)
+    serde = Serde(registry)
+    encoder = serde.encoder(source, Ping)
+    keys = [b"\xff\xfe-binary", b"plain-ascii", "caf\u00e9".encode(), b"\x00\x80\x81"]
+    raw = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    for i, key in enumerate(keys):
+        raw.produce(source, encoder.encode(Ping(id=f"k{i}", key="k", seq=i)), key=key)
+    assert raw.flush(30) == 0
+
+    async with running([relay_agent(unique_name("rawkeys"), source, output)]):
+        got = await read_events(serde, output, Pong, len(keys), timeout_s=30)
+
+    inputs = {r.event.id: r.message for r in await read_events(serde, source, Ping, len(keys))}
+    assert sorted(r.event.id for r in got) == [f"k{i}" for i in range(len(keys))]
+    for received in got:
+        source_message = inputs[received.event.id]
+        assert received.message.key() == source_message.key(), received.event.id
+        # keyed alike on topics with as many partitions: the default partitioner agrees
+        assert received.message.partition() == source_message.partition(), received.event.id
 
 
 # ---- defect 11: the lag gauge follows the broker's committed offsets; probes answer ----
