@@ -87,8 +87,10 @@ class AsyncProducer:
         *,
         key: str | bytes | None = None,
         headers: Headers | None = None,
+        partition: int | None = None,
     ) -> Message:
-        """Produce one record and wait for the broker's acknowledgement."""
+        """Produce one record (to `partition`, if given) and wait for the broker's
+        acknowledgement."""
         future: asyncio.Future[Message] = self._loop.create_future()
 
         def resolve(error: KafkaError | None, message: Message) -> None:
@@ -99,7 +101,9 @@ class AsyncProducer:
             else:
                 future.set_result(message)
 
-        self.produce(topic, value, key=key, headers=headers, on_delivery=resolve)
+        self.produce(
+            topic, value, key=key, headers=headers, on_delivery=resolve, partition=partition
+        )
         return await future
 
     async def flush(self, timeout_s: float = 30.0) -> int:

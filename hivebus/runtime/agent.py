@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hivebus.contracts import Record
 from hivebus.errors import ConfigError
+from hivebus.kafka.admin import TopicSpec
+from hivebus.runtime.backoff import Retry
 from hivebus.runtime.scheduler import Ordering
 
 if TYPE_CHECKING:
@@ -29,24 +31,6 @@ HandlerFn = Callable[[E, "Context"], Awaitable[HandlerResult] | HandlerResult]
 GUARANTEES = ("at_least_once", "exactly_once")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _REGEX_CHARS = set("*?[]^$+(){}|\\")
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Exponential backoff: attempt n waits `backoff_s * 2**(n-1)`, capped at `max_backoff_s`."""
-
-    attempts: int = 3
-    backoff_s: float = 0.2
-    max_backoff_s: float = 10.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ConfigError(f"Retry.attempts must be at least 1, got {self.attempts}")
-        if self.backoff_s < 0 or self.max_backoff_s < 0:
-            raise ConfigError("Retry.backoff_s and Retry.max_backoff_s must not be negative")
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)))
 
 
 @dataclass(frozen=True)
@@ -88,6 +72,12 @@ class Agent:
     # "exactly_once" (outputs and offsets committed together in Kafka transactions).
     guarantee: str = "at_least_once"
     consumer_config: dict[str, Any] = field(default_factory=dict)
+    # Each handled event starts a run: steps journaled in Kafka, replayed after a crash
+    # (hivebus.durable; handlers must be `async def`).
+    durable: bool = False
+    # Topics the worker creates (if missing) before the agent starts: system topics of the
+    # capabilities an agent uses, or its own outputs.
+    topics: list[TopicSpec] = field(default_factory=list)
     # Wrappers around the handling of each record, outermost first (see runtime/middleware.py).
     # (Typed loosely here: runtime/middleware.py's `Middleware` depends on `Agent`.)
     middleware: list[Callable[[Any, Any], Awaitable[None]]] = field(default_factory=list)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from random import random as random_float
 from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID, uuid4
 
 from hivebus.contracts import EventMeta, Record, parse_headers
+from hivebus.runtime.attempts import attempt
+from hivebus.runtime.backoff import Retry
 
 if TYPE_CHECKING:
+    from hivebus.kafka.records import Consumed
     from hivebus.llm import LLM
     from hivebus.runtime.job import Job
     from hivebus.runtime.outbox import Outbox
@@ -58,7 +63,12 @@ class Context:
         return self._job.key
 
     async def publish(
-        self, topic: str, record: Record, *, key: str | None = None, multi_type: bool = False
+        self,
+        topic: str,
+        record: Record,
+        *,
+        key: str | bytes | None = None,
+        multi_type: bool = False,
     ) -> None:
         """Publish an event caused by the one being handled (key defaults to the input's).
 
@@ -71,17 +81,23 @@ class Context:
             self._job, topic, record, self._job.raw_key if key is None else key, multi_type
         )
 
-    async def step(self, name: str, fn: Callable[..., Awaitable[T] | T], *args: Any) -> T:
-        """Run one unit of work with side effects (an LLM call, a tool call) and return its
-        result.
+    async def step(
+        self,
+        name: str,
+        fn: Callable[..., Awaitable[T] | T],
+        *args: Any,
+        retry: Retry | None = None,
+        returns: type[Any] | None = None,
+    ) -> T:
+        """Run one unit of work with side effects (an LLM call, a tool call), trying it up to
+        `retry.attempts` times, and return its result.
 
-        Today a step simply calls `fn(*args)` (awaiting it if it returns an awaitable): nothing
-        is journaled, so a retried or redelivered event runs its steps again. Durable runs
-        will record each step's result under `name` so a replay returns it instead.
+        In a durable agent (`Agent(durable=True)`) the result is journaled under `name` and a
+        replay returns it instead of running `fn` again (`returns` names its type, when it is
+        a pydantic model the journal cannot tell from the value). Elsewhere nothing is kept:
+        a retried or redelivered event runs its steps again.
         """
-        result = fn(*args)
-        if inspect.isawaitable(result):
-            return await result
+        result, _ = await attempt(fn, args, retry)
         return result
 
     @property
@@ -100,3 +116,32 @@ class Context:
     def correlation_id(self) -> str:
         """The id shared by every event of one piece of work (the first event's id)."""
         return self._job.lineage()[1]
+
+    @property
+    def event_id(self) -> str:
+        """The input's `ce_id`, or for an input without one its stable
+        `<topic>/<partition>/<offset>`: the same for every delivery of the same record."""
+        return self._job.lineage()[0]
+
+    @property
+    def message(self) -> Consumed:
+        """The Kafka record being handled, as consumed: its value bytes, headers, key."""
+        return self._job.message
+
+    @property
+    def generation(self) -> int:
+        """Which assignment of its partition the input arrived under; it changes whenever
+        the partition is assigned again, so state cached per partition knows to reload."""
+        return self._job.assignment.generation
+
+    async def now(self) -> datetime:
+        """The current time (UTC). In a durable run it is journaled: a replay sees the same."""
+        return datetime.now(UTC)
+
+    async def uuid(self) -> UUID:
+        """A random UUID. In a durable run it is journaled: a replay sees the same."""
+        return uuid4()
+
+    async def random(self) -> float:
+        """A random float in [0, 1). In a durable run it is journaled: a replay sees the same."""
+        return random_float()

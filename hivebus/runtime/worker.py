@@ -20,7 +20,7 @@ from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
 from hivebus.llm import LLM
-from hivebus.runtime import directory
+from hivebus.runtime import directory, extensions
 from hivebus.runtime.agent import Agent
 from hivebus.runtime.deadletter import dlq_topic
 from hivebus.runtime.http import serve
@@ -63,13 +63,13 @@ class Worker:
         producer_overrides: dict[str, object] | None = None,
         llm: LLM | None = None,
     ) -> None:
-        names = [agent.name for agent in agents]
+        if not agents:
+            raise ConfigError("a worker needs at least one agent")
+        self.agents = extensions.expand(agents)
+        names = [agent.name for agent in self.agents]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ConfigError(f"agent names must be unique in a worker: {', '.join(duplicates)}")
-        if not agents:
-            raise ConfigError("a worker needs at least one agent")
-        self.agents = agents
         self.metrics_port = metrics_port
         self.heartbeat_s = heartbeat_s
         self.drain_grace_s = drain_grace_s
@@ -96,6 +96,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         admin = admin_client()
         specs = [directory.SPEC] + [TopicSpec(dlq_topic(a.name)) for a in self.agents]
+        specs += [spec for agent in self.agents for spec in agent.topics]
         await asyncio.to_thread(ensure_topics, admin, specs)
         serde = Serde(registry_client())
         self.probes = Probes(admin, serde)

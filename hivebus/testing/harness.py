@@ -30,8 +30,9 @@ from hivebus.errors import ConfigError
 from hivebus.kafka.records import Headers
 from hivebus.llm import LLM, LLMSettings
 from hivebus.runtime import metrics
-from hivebus.runtime.agent import Agent, Retry
+from hivebus.runtime.agent import Agent
 from hivebus.runtime.assignment import Assignment
+from hivebus.runtime.backoff import Retry
 from hivebus.runtime.executor import Executor
 from hivebus.runtime.job import Job, JobState
 from hivebus.runtime.middleware import Call, Middleware, Next

@@ -1,0 +1,25 @@
+"""Durable runs: `Agent(durable=True)` journals each run's steps in Kafka and replays them.
+
+Importing this package registers the expansion of durable agents with the runtime's worker
+(`import hivebus` does it).
+"""
+
+from hivebus.durable.context import DurableContext
+from hivebus.durable.errors import DeterminismError, JournalCodecError, StepFailed
+from hivebus.durable.expand import expand
+from hivebus.durable.records import RunJournal, RunRequest
+from hivebus.durable.topics import journal_topic, runs_topic
+from hivebus.runtime import extensions
+
+extensions.register(expand)
+
+__all__ = [
+    "DeterminismError",
+    "DurableContext",
+    "JournalCodecError",
+    "RunJournal",
+    "RunRequest",
+    "StepFailed",
+    "journal_topic",
+    "runs_topic",
+]

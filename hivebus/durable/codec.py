@@ -1,0 +1,63 @@
+"""How a step's result is kept in the journal, and read back on replay.
+
+JSON throughout, so a journal is readable with any tool: JSON values as they are, pydantic
+models (`Record`s included) as their JSON dump, named by `model:<module>:<qualname>` so replay
+rebuilds the same class. A step may declare its type with `returns=`; otherwise the type of
+what it returned is recorded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from hivebus.durable.errors import JournalCodecError
+
+JSON = "json"
+_MODEL = "model:"
+
+
+def encode(value: Any) -> tuple[str, bytes]:
+    """(codec, bytes) of a step's result."""
+    if isinstance(value, BaseModel):
+        cls = type(value)
+        return f"{_MODEL}{cls.__module__}:{cls.__qualname__}", value.model_dump_json().encode()
+    try:
+        return JSON, json.dumps(value, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as error:
+        raise JournalCodecError(
+            f"a step returned {type(value).__name__}, which the journal cannot keep: return "
+            "JSON values (dict, list, str, numbers, bool, None) or a pydantic model "
+            f"({error})"
+        ) from None
+
+
+def decode(codec: str, data: bytes, returns: type[Any] | None = None) -> Any:
+    """The value `encode` kept; `returns` (a pydantic model) overrides the recorded class."""
+    if codec == JSON and returns is None:
+        return json.loads(data)
+    model = returns if returns is not None else _model(codec)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return model.model_validate_json(data)
+    return json.loads(data)
+
+
+def _model(codec: str) -> type[BaseModel]:
+    if not codec.startswith(_MODEL):
+        raise JournalCodecError(f"unknown journal codec {codec!r}")
+    module, _, qualname = codec[len(_MODEL) :].partition(":")
+    try:
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as error:
+        raise JournalCodecError(
+            f"the journal holds a {qualname} from {module}, which cannot be imported here "
+            f"({error}); declare the step's type with returns=..."
+        ) from None
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        raise JournalCodecError(f"{module}:{qualname} is not a pydantic model")
+    return found

@@ -1,0 +1,145 @@
+"""The durable handler's Context: every step, time, id and random number goes through the
+run's journal, so a replay after a crash sees exactly what the first execution saw.
+
+Replay is positional: the n-th step the handler asks for is the n-th step recorded. A step
+that is recorded returns its recorded result (or raises its recorded failure) without
+running; the first step that is not recorded runs, and is recorded before the handler goes
+on. A handler whose n-th step has another name than the recorded one has changed under a
+run in flight: `DeterminismError`, and the run is parked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from random import random
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from hivebus.durable import codec
+from hivebus.durable.errors import DeterminismError, StepFailed
+from hivebus.durable.message import StartingEvent
+from hivebus.durable.records import JournalStep
+from hivebus.durable.run import Run, stamp
+from hivebus.kafka.records import Consumed
+from hivebus.runtime import Context, Retry
+from hivebus.runtime.attempts import attempt
+
+T = TypeVar("T")
+OK, FAILED = "ok", "failed"
+
+
+class DurableContext(Context):
+    __slots__ = ("_event", "_run")
+
+    def __init__(self, base: Context, agent: str, run: Run) -> None:
+        # The run request's job carries the outputs; the handler sees the starting event.
+        super().__init__(agent, base._job, base.attempt, base._outbox, base._llm_factory, base.log)
+        self._run = run
+        self._event = StartingEvent(run.request)
+
+    @property
+    def run_id(self) -> str:
+        return self._run.id
+
+    @property
+    def topic(self) -> str:
+        return self._event.topic()
+
+    @property
+    def partition(self) -> int:
+        return self._event.partition()
+
+    @property
+    def offset(self) -> int:
+        return self._event.offset()
+
+    @property
+    def key(self) -> str | None:
+        raw = self._event.key()
+        return raw.decode(errors="replace") if raw is not None else None
+
+    @property
+    def message(self) -> Consumed:
+        return self._event
+
+    @property
+    def event_id(self) -> str:
+        return self._run.id
+
+    async def publish(
+        self,
+        topic: str,
+        record: Any,
+        *,
+        key: str | bytes | None = None,
+        multi_type: bool = False,
+    ) -> None:
+        """Publish an event (key defaults to the starting event's). Not a step: a replayed
+        run publishes again in at-least-once mode; exactly-once commits it with the run."""
+        await super().publish(
+            topic, record, key=self._event.key() if key is None else key, multi_type=multi_type
+        )
+
+    async def step(
+        self,
+        name: str,
+        fn: Callable[..., Awaitable[T] | T],
+        *args: Any,
+        retry: Retry | None = None,
+        returns: type[Any] | None = None,
+    ) -> T:
+        run = self._run
+        position = run.position
+        run.position += 1
+        recorded = run.recorded(position)
+        if recorded is not None:
+            if recorded.name != name:
+                raise DeterminismError(run.id, position, recorded.name, name)
+            if recorded.outcome == FAILED:
+                raise StepFailed(name, recorded.error_type or "", recorded.error or "")
+            value: T = codec.decode(recorded.codec, recorded.value or b"null", returns)
+            return value
+        started, clock = stamp(), time.perf_counter()
+        try:
+            result, tries = await attempt(fn, args, retry)
+        except Exception as error:
+            await run.record(
+                JournalStep(
+                    seq=position, name=name, outcome=FAILED, codec=codec.JSON,
+                    error_type=type(error).__name__, error=str(error)[:2000],
+                    started_at=started, duration_ms=1000 * (time.perf_counter() - clock),
+                    attempts=retry.attempts if retry is not None else 1,
+                )
+            )  # fmt: skip
+            raise StepFailed(name, type(error).__name__, str(error)) from error
+        kind, data = codec.encode(result)
+        await run.record(
+            JournalStep(
+                seq=position, name=name, outcome=OK, codec=kind, value=data, started_at=started,
+                duration_ms=1000 * (time.perf_counter() - clock), attempts=tries,
+            )
+        )  # fmt: skip
+        return result
+
+    async def now(self) -> datetime:
+        return datetime.fromisoformat(await self.step("hivebus:now", _now_iso))
+
+    async def uuid(self) -> UUID:
+        return UUID(await self.step("hivebus:uuid", _uuid_text))
+
+    async def random(self) -> float:
+        return float(await self.step("hivebus:random", _random_float))
+
+
+def _now_iso() -> str:
+    return stamp()
+
+
+def _uuid_text() -> str:
+    return str(uuid4())
+
+
+def _random_float() -> float:
+    return random()

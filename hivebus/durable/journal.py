@@ -1,0 +1,114 @@
+"""The journals of the runs a worker holds: restored from Kafka, written back step by step.
+
+A journal record is the run's whole journal so far, keyed by run id on a compacted topic, so
+after compaction each run is one record and restoring a partition means reading it once and
+keeping the newest record per key. A write is acknowledged before the run goes on: a step
+that returned is never run again, whatever happens to the worker next. (The price: every
+write repeats the earlier steps; large results are what values by reference will be for.)
+
+Journals are restored per partition of the inbox, once per assignment of it (its
+generation): a worker that held a partition before, lost it and got it back reads it again,
+because another worker may have moved its runs on meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+from hivebus.contracts import Serde
+from hivebus.durable.records import RunJournal
+from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.producer import AsyncProducer
+
+RESTORE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class _Partition:
+    generation: int
+    runs: dict[str, RunJournal] = field(default_factory=dict)
+
+
+class JournalStore:
+    def __init__(
+        self, topic: str, *, serde: Serde, producer: AsyncProducer, log: logging.Logger
+    ) -> None:
+        self.topic = topic
+        self._serde = serde
+        self._producer = producer
+        self._log = log
+        self._partitions: dict[int, _Partition] = {}
+        self._restoring: dict[int, asyncio.Task[_Partition]] = {}
+
+    async def get(self, run_id: str, partition: int, generation: int) -> RunJournal | None:
+        """The journal of `run_id` as the broker has it (None for a run not started yet)."""
+        held = self._partitions.get(partition)
+        if held is None or held.generation != generation:
+            held = await self._restore(partition, generation)
+        return held.runs.get(run_id)
+
+    async def write(self, journal: RunJournal, partition: int) -> None:
+        """Write the run's journal and wait for the broker's acknowledgement."""
+        encoder = await self._serde.encoder_async(self.topic, RunJournal)
+        await self._producer.send(
+            self.topic, encoder.encode(journal), key=journal.run_id, partition=partition
+        )
+        held = self._partitions.get(partition)
+        if held is not None:
+            held.runs[journal.run_id] = journal
+
+    async def _restore(self, partition: int, generation: int) -> _Partition:
+        task = self._restoring.get(partition)
+        if task is None or task.done():
+            task = self._restoring[partition] = asyncio.create_task(
+                asyncio.to_thread(self._read, partition, generation)
+            )
+        held = await task
+        if held.generation == generation:
+            self._partitions[partition] = held
+            return held
+        return await self._restore(partition, generation)  # a newer assignment asked
+
+    def _read(self, partition: int, generation: int) -> _Partition:
+        """Read one journal partition from its start to its end (blocking)."""
+        consumer = Consumer({
+            "bootstrap.servers": bootstrap_servers(),
+            "group.id": f"hivebus-journal-restore-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+        })  # fmt: skip
+        held = _Partition(generation)
+        try:
+            consumer.assign([TopicPartition(self.topic, partition, 0)])
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(self.topic, partition), timeout=10
+            )
+            if high <= low:
+                return held
+            while True:
+                message = consumer.poll(RESTORE_TIMEOUT_S)
+                if message is None:
+                    raise TimeoutError(f"restoring {self.topic}[{partition}] took too long")
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        break
+                    raise RuntimeError(f"restoring {self.topic}[{partition}]: {error.str()}")
+                key = (message.key() or b"").decode()
+                value = message.value()
+                if value is None:  # a tombstone: the run is forgotten
+                    held.runs.pop(key, None)
+                else:
+                    held.runs[key] = self._serde.decode(value, RunJournal)
+        finally:
+            consumer.close()
+        self._log.info(
+            "restored %d run journal(s) from %s[%d]", len(held.runs), self.topic, partition
+        )
+        return held

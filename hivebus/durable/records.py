@@ -1,0 +1,50 @@
+"""The contracts of durable runs: the run inbox's requests and the journal's records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from hivebus.contracts import Record
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+class RunRequest(Record, avsc=SCHEMAS / "RunRequest.avsc"):
+    run_id: str
+    kind: str
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+    value: bytes
+    headers: dict[str, bytes] = Field(default_factory=dict)
+    requested_at: str
+
+
+class JournalStep(Record, avsc=None):
+    """One recorded step (nested in `RunJournal`; bound through it)."""
+
+    seq: int
+    name: str
+    outcome: str
+    codec: str
+    value: bytes | None = None
+    error_type: str | None = None
+    error: str | None = None
+    started_at: str
+    duration_ms: float
+    attempts: int = 1
+
+
+class RunJournal(Record, avsc=SCHEMAS / "RunJournal.avsc"):
+    run_id: str
+    agent: str
+    state: str
+    steps: list[JournalStep] = Field(default_factory=list)
+    topic: str
+    offset: int
+    started_at: str
+    updated_at: str
+    detail: str | None = None

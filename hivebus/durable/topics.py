@@ -1,0 +1,32 @@
+"""The two topics of each durable agent, and the id of a run.
+
+`hivebus.runs.<agent>` is the run inbox (key = run id); `hivebus.journal.<agent>` holds each
+run's journal (key = run id, compacted), partition for partition beside it: the worker that
+holds partition p of the inbox reads and writes partition p of the journal. One pair per
+agent, like its dead-letter topic, so an agent reads only its own runs.
+"""
+
+from __future__ import annotations
+
+from hivebus.kafka.admin import TopicSpec
+
+PARTITIONS = 6
+
+
+def runs_topic(agent: str) -> str:
+    return f"hivebus.runs.{agent}"
+
+
+def journal_topic(agent: str) -> str:
+    return f"hivebus.journal.{agent}"
+
+
+def topic_specs(agent: str, partitions: int = PARTITIONS) -> list[TopicSpec]:
+    return [
+        TopicSpec(runs_topic(agent), partitions=partitions),
+        TopicSpec(
+            journal_topic(agent),
+            partitions=partitions,
+            config={"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+        ),
+    ]

@@ -1,0 +1,109 @@
+"""Durable runs on the real broker and registry: journaled steps, replay, parking."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from hivebus import Agent, Context, Retry
+from hivebus.contracts import Serde
+from hivebus.dev import Endpoints
+from hivebus.testing.reader import read_events
+from hivebus.testing.stack import unique_name
+from hivebus.testing.worker import running
+from tests.integration.durable_support import journals
+from tests.integration.runtime_contracts import Ping, Pong
+from tests.integration.runtime_support import pings, publish, topics
+
+
+async def _until(check: object, timeout_s: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not check():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_run_journals_its_steps_and_a_retry_replays_them_without_running_them_again(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "durable")
+    name = unique_name("durable")
+    agent = Agent(name, durable=True, retry=Retry(attempts=3, backoff_s=0.05))
+    ran: Counter[str] = Counter()
+    seen: dict[str, list[object]] = {}
+
+    def tool(label: str, ping_id: str) -> dict[str, str]:
+        ran[f"{ping_id}:{label}"] += 1
+        return {"label": label, "for": ping_id}
+
+    @agent.on(source, Ping, output=output)
+    async def handle(ping: Ping, ctx: Context) -> Pong:
+        first = await ctx.step("search", tool, "search", ping.id)
+        when, ident = await ctx.now(), await ctx.uuid()
+        seen.setdefault(ping.id, []).append((when, ident))
+        second = await ctx.step("scrape", tool, "scrape", ping.id)
+        if ctx.attempt == 1:
+            raise RuntimeError("the first attempt fails after two steps")
+        third = await ctx.step("extract", tool, "extract", ping.id)
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq,
+                    handled_by="/".join(s["label"] for s in (first, second, third)))  # fmt: skip
+
+    async with running([agent]):
+        await publish(source, pings(5))
+        got = await read_events(Serde(registry), output, Pong, 5, timeout_s=60)
+        await asyncio.sleep(0.5)
+
+    assert sorted(r.event.id for r in got) == [f"p{i}" for i in range(5)]
+    assert {r.event.handled_by for r in got} == {"search/scrape/extract"}
+    # Two attempts per run, yet each step ran once: the retry replayed the journal.
+    assert set(ran.values()) == {1} and len(ran) == 15, ran
+    for attempts in seen.values():  # now() and uuid() replay as first recorded
+        assert len(attempts) == 2 and attempts[0] == attempts[1]
+    recorded = journals(Serde(registry), name)
+    assert len(recorded) == 5
+    for journal in recorded.values():
+        assert journal.state == "completed"
+        assert [s.name for s in journal.steps] == [
+            "search",
+            "hivebus:now",
+            "hivebus:uuid",
+            "scrape",
+            "extract",
+        ]
+        assert all(s.outcome == "ok" for s in journal.steps)
+
+
+async def test_a_handler_that_changed_its_steps_under_a_run_parks_it_naming_both_steps(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "diverge")
+    name = unique_name("diverge")
+    agent = Agent(name, durable=True, retry=Retry(attempts=3, backoff_s=0.05))
+
+    @agent.on(source, Ping, output=output)
+    async def handle(ping: Ping, ctx: Context) -> Pong:
+        # attempt 1 records "plan" and fails; attempt 2 asks for "draft" where "plan" was
+        await ctx.step("plan" if ctx.attempt == 1 else "draft", lambda: "x")
+        if ctx.attempt == 1:
+            raise RuntimeError("fail once")
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq)
+
+    serde = Serde(registry)
+    async with running([agent]):
+        await publish(source, pings(1))
+
+        def parked() -> bool:
+            return any(j.state == "parked" for j in journals(serde, name).values())
+
+        await _until(parked, 60)
+        outputs = await read_events(serde, output, Pong, 1, timeout_s=2)
+
+    [journal] = journals(serde, name).values()
+    assert journal.detail is not None
+    assert "step 0" in journal.detail and "'plan'" in journal.detail
+    assert "'draft'" in journal.detail and journal.run_id in journal.detail
+    assert outputs == []
