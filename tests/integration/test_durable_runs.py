@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -17,6 +22,7 @@ from hivebus.testing.worker import running
 from tests.integration.durable_support import journals
 from tests.integration.runtime_contracts import Ping, Pong
 from tests.integration.runtime_support import pings, publish, topics
+from tests.llm_server import running_chat_server
 
 
 async def _until(check: object, timeout_s: float = 30) -> None:
@@ -107,3 +113,64 @@ async def test_a_handler_that_changed_its_steps_under_a_run_parks_it_naming_both
     assert "step 0" in journal.detail and "'plan'" in journal.detail
     assert "'draft'" in journal.detail and journal.run_id in journal.detail
     assert outputs == []
+
+
+# ---- a crash at step 11 of 14 resumes at step 11 ----
+
+FOURTEEN = Path(__file__).parent / "agents" / "durable_fourteen.py"
+SESSION = ["--consumer-config", "session.timeout.ms=6000", "--consumer-config",
+           "heartbeat.interval.ms=1000"]  # fmt: skip
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "hivebus.cli", "run", str(FOURTEEN), "--grace=2", *SESSION]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def test_a_worker_killed_at_step_11_of_14_resumes_at_step_11_and_publishes_once(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient, tmp_path: Path
+) -> None:
+    source, output = topics(admin, "fourteen", partitions=1)
+    name = unique_name("fourteen")
+    log = tmp_path / "steps.log"
+    serde = Serde(registry)
+    with running_chat_server() as llm:
+        env = {
+            **os.environ, "DURABLE_AGENT": name, "DURABLE_SOURCE": source,
+            "DURABLE_OUTPUT": output, "DURABLE_STEP_LOG": str(log),
+            "HIVEBUS_LLM_BASE_URL": llm.base_url, "HIVEBUS_LLM_API_KEY": "test",
+        }  # fmt: skip
+        first = _worker(env)
+        second: subprocess.Popen[bytes] | None = None
+        try:
+            await publish(source, pings(1))
+            await _until(lambda: log.exists() and "start 11" in log.read_text(), 90)
+            first.kill()  # -9, in the middle of step 11
+            first.wait(10)
+            second = _worker(env)
+            got = await read_events(serde, output, Pong, 1, timeout_s=120, committed_only=True)
+            await asyncio.sleep(3)  # anything more would have been committed by now
+            again = await read_events(serde, output, Pong, 2, timeout_s=3, committed_only=True)
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(40)
+        requests = len(llm.requests)
+
+    entries = [line.split() for line in log.read_text().splitlines()]
+    started = Counter(int(n) for word, n in entries if word == "start")
+    done = Counter(int(n) for word, n in entries if word == "done")
+    assert [r.event.id for r in got] == ["p0"]
+    assert len(again) == 1, "exactly one final output"
+    assert got[0].event.seq == 14 and got[0].event.handled_by == "tool 14"
+    # Steps 1-10 were journaled before the crash: each ran once, none again after it.
+    assert all(started[n] == 1 and done[n] == 1 for n in range(1, 11)), (started, done)
+    # Step 11 was in flight at the crash: it ran again (once), then 12-14 once each.
+    assert started[11] == 2 and done[11] == 1
+    assert all(started[n] == 1 and done[n] == 1 for n in range(12, 15)), (started, done)
+    # LLM requests: the 7 LLM steps (odd ones) once each; step 11's first try never asked.
+    assert requests == 7
+    [journal] = journals(serde, name).values()
+    assert journal.state == "completed"
+    assert [s.name for s in journal.steps] == [f"step-{n}" for n in range(1, 15)]
