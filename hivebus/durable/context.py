@@ -10,18 +10,19 @@ run in flight: `DeterminismError`, and the run is parked.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from random import random
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from hivebus.durable import codec
-from hivebus.durable.errors import DeterminismError, StepFailed
+from hivebus.durable.errors import DeterminismError, StepFailed, WaitTimedOut
 from hivebus.durable.message import StartingEvent
 from hivebus.durable.records import JournalStep
-from hivebus.durable.run import Run, stamp
+from hivebus.durable.run import Deferred, Run, Suspended, stamp
 from hivebus.kafka.records import Consumed
 from hivebus.runtime import Context, Retry
 from hivebus.runtime.attempts import attempt
@@ -37,7 +38,7 @@ class DurableContext(Context):
         # The run request's job carries the outputs; the handler sees the starting event.
         super().__init__(agent, base._job, base.attempt, base._outbox, base._llm_factory, base.log)
         self._run = run
-        self._event = StartingEvent(run.request)
+        self._event = StartingEvent(run.journal)
 
     @property
     def run_id(self) -> str:
@@ -76,11 +77,47 @@ class DurableContext(Context):
         key: str | bytes | None = None,
         multi_type: bool = False,
     ) -> None:
-        """Publish an event (key defaults to the starting event's). Not a step: a replayed
-        run publishes again in at-least-once mode; exactly-once commits it with the run."""
-        await super().publish(
-            topic, record, key=self._event.key() if key is None else key, multi_type=multi_type
-        )
+        """Publish an event (key defaults to the starting event's) when the run completes,
+        with its results. A replay after a crash or a wait builds the same list again, so
+        every event goes out once per completed run (in exactly-once mode, exactly once)."""
+        key = self._event.key() if key is None else key
+        self._run.deferred.append(Deferred(topic, record, key, multi_type))
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep durably: the run gives up its turn (no offset, lane or slot is held) and is
+        resumed about when the time comes, on whichever worker holds it then."""
+        await self._sleep(lambda: stamp(datetime.now(UTC) + timedelta(seconds=seconds)))
+
+    async def sleep_until(self, when: datetime) -> None:
+        """`sleep` until `when` (timezone-aware)."""
+        if when.tzinfo is None:
+            raise ValueError("sleep_until needs a timezone-aware datetime (e.g. UTC)")
+        await self._sleep(lambda: stamp(when.astimezone(UTC)))
+
+    async def _sleep(self, wake_at: Callable[[], str]) -> None:
+        until = await self.step("hivebus:sleep", wake_at)  # fixed the first time, replayed
+        if datetime.now(UTC) < _parse(until):
+            raise Suspended(until)
+
+    async def wait_for(self, signal: str, *, timeout_s: float | None = None) -> Any:
+        """Wait durably for the signal `signal` (`hivebus runs signal`, or
+        `hivebus.durable.signal` from code) and return its JSON payload. A signal that came
+        before the run got here is kept for it. Past `timeout_s`, raises `WaitTimedOut`."""
+        name = f"hivebus:wait:{signal}"
+        run = self._run
+        recorded = run.recorded(run.position)
+        if recorded is not None:  # the wait ended in an earlier execution: replay it
+            return await self.step(name, _unreachable)
+        journal = run.journal
+        if signal in journal.signals:
+            payload = journal.signals.pop(signal)
+            return await self.step(name, json.loads, payload)
+        deadline = journal.wake_at if journal.waiting_for == signal else None
+        if deadline is None and timeout_s is not None:
+            deadline = stamp(datetime.now(UTC) + timedelta(seconds=timeout_s))
+        if deadline is not None and datetime.now(UTC) >= _parse(deadline):
+            return await self.step(name, _timed_out, signal, deadline)  # raises, recorded
+        raise Suspended(deadline, waiting_for=signal)
 
     async def step(
         self,
@@ -131,6 +168,18 @@ class DurableContext(Context):
 
     async def random(self) -> float:
         return float(await self.step("hivebus:random", _random_float))
+
+
+def _parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment)
+
+
+def _unreachable() -> None:
+    raise AssertionError("a recorded step is replayed, never run")
+
+
+def _timed_out(signal: str, deadline: str) -> None:
+    raise WaitTimedOut(f"no signal {signal!r} came before {deadline}")
 
 
 def _now_iso() -> str:

@@ -30,3 +30,7 @@ class StepFailed(HivebusError):
     def __init__(self, name: str, error_type: str, message: str) -> None:
         super().__init__(f"step {name!r} failed: {error_type}: {message}")
         self.name, self.error_type, self.message = name, error_type, message
+
+
+class WaitTimedOut(HivebusError):
+    """`ctx.wait_for` reached its timeout before the signal came (replayed like a step)."""

@@ -50,7 +50,9 @@ def expand(agent: Agent) -> list[Agent] | None:
         handler_timeout_s=agent.handler_timeout_s, guarantee=agent.guarantee,
         consumer_config=agent.consumer_config, middleware=agent.middleware,
     )  # fmt: skip
-    runner.on(inbox, RunRequest)(Runs(agent).handle)
+    runs = Runs(agent)
+    runner.partition_hooks.append(runs.timers)
+    runner.on(inbox, RunRequest)(runs.handle)
     return [intake, runner]
 
 

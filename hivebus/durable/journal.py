@@ -47,10 +47,24 @@ class JournalStore:
 
     async def get(self, run_id: str, partition: int, generation: int) -> RunJournal | None:
         """The journal of `run_id` as the broker has it (None for a run not started yet)."""
+        return (await self.held(partition, generation)).get(run_id)
+
+    async def held(self, partition: int, generation: int) -> dict[str, RunJournal]:
+        """Every run journal of `partition`, restored once per assignment `generation`."""
         held = self._partitions.get(partition)
         if held is None or held.generation != generation:
             held = await self._restore(partition, generation)
-        return held.runs.get(run_id)
+        return held.runs
+
+    def remember(self, journal: RunJournal, partition: int) -> None:
+        """A journal written another way (in an exactly-once transaction, by the outbox)."""
+        held = self._partitions.get(partition)
+        if held is not None:
+            held.runs[journal.run_id] = journal
+
+    def forget(self, partition: int) -> None:
+        """The partition is revoked: its journals are read again if it comes back."""
+        self._partitions.pop(partition, None)
 
     async def write(self, journal: RunJournal, partition: int) -> None:
         """Write the run's journal and wait for the broker's acknowledgement."""
@@ -58,9 +72,7 @@ class JournalStore:
         await self._producer.send(
             self.topic, encoder.encode(journal), key=journal.run_id, partition=partition
         )
-        held = self._partitions.get(partition)
-        if held is not None:
-            held.runs[journal.run_id] = journal
+        self.remember(journal, partition)
 
     async def _restore(self, partition: int, generation: int) -> _Partition:
         task = self._restoring.get(partition)

@@ -1,38 +1,38 @@
-"""The event that started a run, rebuilt from its run request: what `ctx.message` shows."""
+"""The event that started a run, rebuilt from its journal: what `ctx.message` shows."""
 
 from __future__ import annotations
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, KafkaError
 
-from hivebus.durable.records import RunRequest
+from hivebus.durable.records import RunJournal
 from hivebus.kafka.records import Headers
 
 
 class StartingEvent:
     """The Kafka record a run was started for (the `Consumed` protocol, read-only)."""
 
-    __slots__ = ("_request",)
+    __slots__ = ("_journal",)
 
-    def __init__(self, request: RunRequest) -> None:
-        self._request = request
+    def __init__(self, journal: RunJournal) -> None:
+        self._journal = journal
 
     def topic(self) -> str:
-        return self._request.topic
+        return self._journal.topic
 
     def partition(self) -> int:
-        return self._request.partition
+        return self._journal.partition
 
     def offset(self) -> int:
-        return self._request.offset
+        return self._journal.offset
 
     def key(self) -> bytes | None:
-        return self._request.key
+        return self._journal.input_key
 
     def value(self) -> bytes | None:
-        return self._request.value
+        return self._journal.input_value
 
     def headers(self) -> Headers | None:
-        return list(self._request.headers.items()) or None
+        return list(self._journal.input_headers.items()) or None
 
     def error(self) -> KafkaError | None:
         return None

@@ -14,12 +14,14 @@ SCHEMAS = Path(__file__).parent / "schemas"
 class RunRequest(Record, avsc=SCHEMAS / "RunRequest.avsc"):
     run_id: str
     kind: str
-    topic: str
-    partition: int
-    offset: int
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
     key: bytes | None = None
-    value: bytes
+    value: bytes = b""
     headers: dict[str, bytes] = Field(default_factory=dict)
+    signal: str | None = None
+    payload: bytes | None = None
     requested_at: str
 
 
@@ -44,7 +46,14 @@ class RunJournal(Record, avsc=SCHEMAS / "RunJournal.avsc"):
     state: str
     steps: list[JournalStep] = Field(default_factory=list)
     topic: str
+    partition: int = -1
     offset: int
+    input_key: bytes | None = None
+    input_value: bytes = b""
+    input_headers: dict[str, bytes] = Field(default_factory=dict)
+    wake_at: str | None = None
+    waiting_for: str | None = None
+    signals: dict[str, bytes] = Field(default_factory=dict)
     started_at: str
     updated_at: str
     detail: str | None = None

@@ -1,28 +1,51 @@
-"""One run being executed: its journal, where the journal is written, the replay position."""
+"""One run being executed: its journal, where the journal is written, the replay position,
+and the events it publishes (sent when it completes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hivebus.contracts import Record
 from hivebus.durable.journal import JournalStore
-from hivebus.durable.records import JournalStep, RunJournal, RunRequest
+from hivebus.durable.records import JournalStep, RunJournal
 
-RUNNING, COMPLETED, FAILED, PARKED = "running", "completed", "failed", "parked"
+RUNNING, SLEEPING, WAITING = "running", "sleeping", "waiting"
+COMPLETED, FAILED, PARKED, CANCELLED = "completed", "failed", "parked", "cancelled"
+ENDED = (COMPLETED, FAILED, CANCELLED)
 
 
-def stamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def stamp(when: datetime | None = None) -> str:
+    moment = when or datetime.now(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An event a run published: sent with its results when the run completes."""
+
+    topic: str
+    record: Record
+    key: str | bytes | None
+    multi_type: bool
+
+
+class Suspended(BaseException):
+    """The run waits (a timer, a signal): it gives up its request, its lane and its slot.
+    A BaseException, so a handler's `except Exception` cannot swallow it."""
+
+    def __init__(self, wake_at: str | None, waiting_for: str | None = None) -> None:
+        super().__init__(f"suspended until {wake_at or 'a signal'}")
+        self.wake_at, self.waiting_for = wake_at, waiting_for
 
 
 class Run:
-    def __init__(
-        self, request: RunRequest, journal: RunJournal, store: JournalStore, partition: int
-    ) -> None:
-        self.request = request
+    def __init__(self, journal: RunJournal, store: JournalStore, partition: int) -> None:
         self.journal = journal
+        self.partition = partition
         self.position = 0  # the next step the handler asks for
+        self.deferred: list[Deferred] = []
         self._store = store
-        self._partition = partition
 
     @property
     def id(self) -> str:
@@ -38,9 +61,16 @@ class Run:
         await self.save()
 
     async def end(self, state: str, detail: str | None = None) -> None:
-        self.journal.state, self.journal.detail = state, detail
+        self.set_state(state, detail)
         await self.save()
+
+    def set_state(self, state: str, detail: str | None = None) -> None:
+        journal = self.journal
+        journal.state, journal.detail = state, detail
+        if state != SLEEPING and state != WAITING:
+            journal.wake_at = journal.waiting_for = None
+        journal.updated_at = stamp()
 
     async def save(self) -> None:
         self.journal.updated_at = stamp()
-        await self._store.write(self.journal, self._partition)
+        await self._store.write(self.journal, self.partition)

@@ -1,16 +1,19 @@
 """Executing run requests: the handler of a durable agent's run agent.
 
-For each request it restores the run's journal (once per assignment of its partition),
-decodes the starting event, and calls the agent's own handler with a `DurableContext` that
-replays what is recorded. A completed run asked again (a redelivered request) replays to its
-end and publishes its results again, which exactly-once mode commits only once; a parked run
-waits for a resume; a run whose last attempt fails is marked failed before the request goes
-to the dead-letter topic.
+For each request it finds the run's journal (restored once per assignment of its partition)
+and acts on its kind: `start` begins a run (a repeated start of a known run is the same
+run), `wake` (a timer) and `resume` (an operator, for a parked run) go on with it, `signal`
+keeps the signal in the journal and goes on, `cancel` ends it. Going on means calling the
+agent's own handler with a `DurableContext` that replays what is recorded. A run that waits
+is saved with its wake-up time and scheduled (see timers.py); a completed run publishes its
+events and results, and its journal says so in the same transaction (exactly-once) or once
+they are acknowledged (at-least-once), so a run never publishes twice for one completion.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from hivebus.contracts import Record, Serde, registry_client
@@ -18,13 +21,26 @@ from hivebus.durable.context import DurableContext
 from hivebus.durable.errors import DeterminismError
 from hivebus.durable.journal import JournalStore
 from hivebus.durable.records import RunJournal, RunRequest
-from hivebus.durable.run import COMPLETED, FAILED, PARKED, RUNNING, Run, stamp
-from hivebus.durable.topics import journal_topic
+from hivebus.durable.run import (
+    CANCELLED,
+    COMPLETED,
+    ENDED,
+    FAILED,
+    PARKED,
+    RUNNING,
+    SLEEPING,
+    WAITING,
+    Run,
+    Suspended,
+    stamp,
+)
+from hivebus.durable.timers import Timers
+from hivebus.durable.topics import journal_topic, runs_topic
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
 from hivebus.runtime import Agent, Context
 
-RESUME = "resume"
+START, WAKE, RESUME, SIGNAL, CANCEL = "start", "wake", "resume", "signal", "cancel"
 
 
 class Runs:
@@ -32,58 +48,128 @@ class Runs:
 
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
+        self.inbox = runs_topic(agent.name)
+        self.log = logging.getLogger(f"hivebus.agent.{agent.name}.runs")
+        self.timers = Timers(
+            self.inbox, wake=self.wake, held=self._held, forget=self._forget, log=self.log
+        )
         self._store: JournalStore | None = None
         self._serde: Serde | None = None
+        self._producer: AsyncProducer | None = None
 
-    def _open(self, ctx: Context) -> tuple[JournalStore, Serde]:
-        """The journal store and serde, made on first use on the worker's loop."""
-        if self._store is None or self._serde is None:
+    def store(self) -> JournalStore:
+        """The journal store, made on first use on the worker's loop."""
+        if self._store is None:
             self._serde = Serde(registry_client())
-            producer = AsyncProducer(
+            self._producer = AsyncProducer(
                 producer_config(f"hivebus-journal-{self.agent.name}"),
                 asyncio.get_running_loop(),
             )
             self._store = JournalStore(
-                journal_topic(self.agent.name), serde=self._serde, producer=producer, log=ctx.log
-            )
-        return self._store, self._serde
+                journal_topic(self.agent.name),
+                serde=self._serde, producer=self._producer, log=self.log,
+            )  # fmt: skip
+        return self._store
+
+    async def _held(self, partition: int, generation: int) -> dict[str, RunJournal]:
+        return await self.store().held(partition, generation)
+
+    def _forget(self, partition: int) -> None:
+        self.store().forget(partition)
+
+    async def wake(self, run_id: str, partition: int) -> None:
+        """A timer fired: ask for the run to go on, on its own partition of the inbox."""
+        store = self.store()
+        assert self._serde is not None and self._producer is not None
+        request = RunRequest(run_id=run_id, kind=WAKE, requested_at=stamp())
+        encoder = await self._serde.encoder_async(self.inbox, RunRequest)
+        await self._producer.send(
+            self.inbox, encoder.encode(request), key=run_id, partition=partition
+        )
+        self.log.debug("woke run %s (%s)", run_id, store.topic)
 
     async def handle(self, request: RunRequest, ctx: Context) -> None:
-        store, serde = self._open(ctx)
+        store = self.store()
+        serde = self._serde
+        assert serde is not None
         journal = await store.get(request.run_id, ctx.partition, ctx.generation)
         if journal is None:
-            now = stamp()
-            journal = RunJournal(
-                run_id=request.run_id, agent=self.agent.name, state=RUNNING, topic=request.topic,
-                offset=request.offset, started_at=now, updated_at=now,
-            )  # fmt: skip
-        elif journal.state == PARKED and request.kind != RESUME:
-            ctx.log.warning("run %s is parked (%s): not run again", request.run_id, journal.detail)
+            if request.kind != START:
+                self.log.warning("%s for run %s, which this agent does not know: ignored",
+                                 request.kind, request.run_id)  # fmt: skip
+                return
+            journal = _new_journal(self.agent.name, request)
+        if journal.state in ENDED:
+            self.log.info("%s for run %s, which is %s: nothing to do",
+                          request.kind, request.run_id, journal.state)  # fmt: skip
             return
-        writer = await serde.writer_async(request.value)
-        handler = self.agent.route(request.topic, writer.fullname)
+        run = Run(journal, store, ctx.partition)
+        if request.kind == CANCEL:
+            self.timers.cancel(run.id)
+            await run.end(CANCELLED, "cancelled")
+            return
+        if request.kind == SIGNAL and request.signal is not None:
+            journal.signals.setdefault(request.signal, request.payload or b"null")
+        if journal.state == PARKED and request.kind != RESUME:
+            if request.kind == SIGNAL:
+                await run.save()  # kept for the resume
+            self.log.warning("run %s is parked (%s)", run.id, journal.detail)
+            return
+        await self._execute(run, ctx, serde)
+
+    async def _execute(self, run: Run, ctx: Context, serde: Serde) -> None:
+        journal = run.journal
+        writer = await serde.writer_async(journal.input_value)
+        handler = self.agent.route(journal.topic, writer.fullname)
         if handler is None:
-            ctx.log.warning("run %s: no handler of %s takes %s any more",
-                            request.run_id, self.agent.name, writer.fullname)  # fmt: skip
+            await run.end(PARKED, f"no handler of {self.agent.name} takes {writer.fullname}")
             return
-        event = serde.decode(request.value, handler.event_type)
-        run = Run(request, journal, store, ctx.partition)
-        journal.state = RUNNING
+        event = serde.decode(journal.input_value, handler.event_type)
+        run.set_state(RUNNING)
         try:
             result = await handler.fn(event, DurableContext(ctx, self.agent.name, run))  # type: ignore[misc]
+        except Suspended as suspended:
+            journal.state = WAITING if suspended.waiting_for else SLEEPING
+            journal.wake_at, journal.waiting_for = suspended.wake_at, suspended.waiting_for
+            await run.save()
+            if suspended.wake_at is not None:
+                self.timers.schedule(run.id, run.partition, suspended.wake_at)
+            return
         except DeterminismError as error:
-            ctx.log.error("%s", error)
+            self.log.error("%s", error)
             await run.end(PARKED, str(error))
             return
         except Exception as error:
             if ctx.attempt >= self.agent.retry.attempts:
                 await run.end(FAILED, f"{type(error).__name__}: {error}")
             raise
+        for deferred in run.deferred:
+            await ctx.publish(deferred.topic, deferred.record, key=deferred.key,
+                              multi_type=deferred.multi_type)  # fmt: skip
         for record in _records(result):
             if handler.output is None:
                 raise TypeError(f"handler {handler.fn.__name__} returned events but has no output")
-            await ctx.publish(handler.output, record, key=request.key)
-        await run.end(COMPLETED)
+            await ctx.publish(handler.output, record, key=journal.input_key)
+        await self._complete(run, ctx)
+
+    async def _complete(self, run: Run, ctx: Context) -> None:
+        run.set_state(COMPLETED)
+        if self.agent.exactly_once:  # in the transaction that commits the run's events
+            await ctx.publish(journal_topic(self.agent.name), run.journal, key=run.id)
+            self.store().remember(run.journal, run.partition)
+        else:  # only once the events are out, so a crash before that replays the run
+            await ctx.acknowledged()
+            await run.save()
+
+
+def _new_journal(agent: str, request: RunRequest) -> RunJournal:
+    now = stamp()
+    return RunJournal(
+        run_id=request.run_id, agent=agent, state=RUNNING, topic=request.topic,
+        partition=request.partition, offset=request.offset, input_key=request.key,
+        input_value=request.value, input_headers=request.headers, started_at=now,
+        updated_at=now,
+    )  # fmt: skip
 
 
 def _records(result: object) -> Sequence[Record]:

@@ -13,7 +13,7 @@ import re
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hivebus.contracts import Record
 from hivebus.errors import ConfigError
@@ -31,6 +31,18 @@ HandlerFn = Callable[[E, "Context"], Awaitable[HandlerResult] | HandlerResult]
 GUARANTEES = ("at_least_once", "exactly_once")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _REGEX_CHARS = set("*?[]^$+(){}|\\")
+
+
+HeldPartition = tuple[str, int, int]  # topic, partition, generation (see assignment.py)
+
+
+class PartitionHooks(Protocol):
+    """What a capability that keeps state per partition (durable runs' timers) is told:
+    called on the event loop; quick, and never raising."""
+
+    def assigned(self, partitions: list[HeldPartition]) -> None: ...
+
+    def revoked(self, partitions: list[HeldPartition]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,8 @@ class Agent:
     # Topics the worker creates (if missing) before the agent starts: system topics of the
     # capabilities an agent uses, or its own outputs.
     topics: list[TopicSpec] = field(default_factory=list)
+    # Told of each assign and revoke, on the event loop (see `PartitionHooks`).
+    partition_hooks: list[PartitionHooks] = field(default_factory=list)
     # Wrappers around the handling of each record, outermost first (see runtime/middleware.py).
     # (Typed loosely here: runtime/middleware.py's `Middleware` depends on `Agent`.)
     middleware: list[Callable[[Any, Any], Awaitable[None]]] = field(default_factory=list)

@@ -81,6 +81,12 @@ class Context:
             self._job, topic, record, self._job.raw_key if key is None else key, multi_type
         )
 
+    async def acknowledged(self) -> None:
+        """Wait until every event published for this input so far is acknowledged by the
+        broker. In exactly-once mode they commit together with the input instead, so this
+        returns at once."""
+        await self._outbox.acknowledged(self._job)
+
     async def step(
         self,
         name: str,

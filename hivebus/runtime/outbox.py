@@ -64,6 +64,7 @@ class Outbox:
         self._encoders: dict[tuple[str, type[Record], bool], Encoder] = {}
         self._dlq = dlq_topic(agent)
         self._log = log
+        self._waiters: dict[Job, asyncio.Future[None]] = {}  # see `acknowledged`
 
     async def emit(
         self, job: Job, topic: str, record: Record, key: Key, multi_type: bool = False
@@ -149,13 +150,32 @@ class Outbox:
         elif job.delivery_error is None:
             job.delivery_error = error
         job.pending -= 1  # `_settle_one`, inline: this runs once per output
-        if not job.pending and job.sealed:
-            self.on_settled(job)
+        if not job.pending:
+            if self._waiters:
+                self._wake(job)
+            if job.sealed:
+                self.on_settled(job)
 
     def _settle_one(self, job: Job) -> None:
         job.pending -= 1
-        if not job.pending and job.sealed:
-            self.on_settled(job)
+        if not job.pending:
+            self._wake(job)
+            if job.sealed:
+                self.on_settled(job)
+
+    async def acknowledged(self, job: Job) -> None:
+        """Wait until the broker has answered for every record `job` produced so far (a
+        refusal is answered too: it dead-letters the job when it settles)."""
+        while job.pending:
+            waiter = self._waiters.get(job)
+            if waiter is None:
+                waiter = self._waiters[job] = asyncio.get_running_loop().create_future()
+            await waiter
+
+    def _wake(self, job: Job) -> None:
+        waiter = self._waiters.pop(job, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _write_dead_letter(self, job: Job, failure: Failure, stage: int = FULL) -> None:
         message = job.message

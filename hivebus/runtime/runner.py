@@ -191,7 +191,10 @@ class AgentRunner:
         self.dispatcher.on_batch(messages)
 
     async def _assign(self, committed: list[TopicPartition]) -> None:
-        self.dispatcher.assign(committed)
+        fresh = self.dispatcher.assign(committed)
+        held = [(*a.partition, a.generation) for a in fresh]
+        for hooks in self.agent.partition_hooks:
+            hooks.assigned(held)
         self.joined = True
         self._log.info("assigned %s", names([(tp.topic, tp.partition) for tp in committed]))
 
@@ -213,5 +216,7 @@ class AgentRunner:
                 self.executor.cancel(job)
             assignment.revoked = True
             self.assignments.pop(assignment.partition, None)
+        for hooks in self.agent.partition_hooks:
+            hooks.revoked([(*a.partition, a.generation) for a in held])
         self._log.info("%s %s", "lost" if lost else "revoked", names(gone))
         return offsets

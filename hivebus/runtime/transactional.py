@@ -99,6 +99,9 @@ class TransactionalOutbox(Outbox):
         job.sealed = True
         self.sealed.append(job)
 
+    async def acknowledged(self, job: Job) -> None:
+        """Nothing to wait for: the records commit with the job, in its transaction."""
+
 
 class TransactionalCheckpointer(Checkpointer):
     def __init__(

@@ -166,6 +166,9 @@ class MemoryOutbox:
         if not job.pending:
             self.on_settled(job)
 
+    async def acknowledged(self, job: Job) -> None:
+        """Every write succeeds at once: nothing to wait for."""
+
     def take(self, job: Job) -> tuple[list[Published], DeadLetter | None]:
         """What `job` published and its dead letter, forgetting them (the totals stay)."""
         return self._outputs.pop(job, []), self._dead.pop(job, None)
