@@ -5,7 +5,8 @@ Importing this package registers the expansion of durable agents with the runtim
 """
 
 from hivebus.durable.context import DurableContext
-from hivebus.durable.errors import DeterminismError, JournalCodecError, StepFailed
+from hivebus.durable.control import cancel, resume, signal
+from hivebus.durable.errors import DeterminismError, JournalCodecError, StepFailed, WaitTimedOut
 from hivebus.durable.expand import expand
 from hivebus.durable.records import RunJournal, RunRequest
 from hivebus.durable.topics import journal_topic, runs_topic
@@ -20,6 +21,10 @@ __all__ = [
     "RunJournal",
     "RunRequest",
     "StepFailed",
+    "WaitTimedOut",
+    "cancel",
     "journal_topic",
+    "resume",
     "runs_topic",
+    "signal",
 ]

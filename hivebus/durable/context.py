@@ -103,6 +103,14 @@ class DurableContext(Context):
         """Wait durably for the signal `signal` (`hivebus runs signal`, or
         `hivebus.durable.signal` from code) and return its JSON payload. A signal that came
         before the run got here is kept for it. Past `timeout_s`, raises `WaitTimedOut`."""
+        try:
+            return await self._wait(signal, timeout_s)
+        except StepFailed as failed:  # a timeout is journaled as the wait step's failure
+            if failed.error_type == WaitTimedOut.__name__:
+                raise WaitTimedOut(failed.message) from None
+            raise
+
+    async def _wait(self, signal: str, timeout_s: float | None) -> Any:
         name = f"hivebus:wait:{signal}"
         run = self._run
         recorded = run.recorded(run.position)
@@ -112,12 +120,13 @@ class DurableContext(Context):
         if signal in journal.signals:
             payload = journal.signals.pop(signal)
             return await self.step(name, json.loads, payload)
-        deadline = journal.wake_at if journal.waiting_for == signal else None
-        if deadline is None and timeout_s is not None:
+        waiting = f"{signal}@{run.position}"  # this wait, not an earlier one of the signal
+        deadline = journal.wake_at if journal.waiting_for == waiting else None
+        if deadline is None and timeout_s is not None:  # fixed on the first arrival here
             deadline = stamp(datetime.now(UTC) + timedelta(seconds=timeout_s))
         if deadline is not None and datetime.now(UTC) >= _parse(deadline):
             return await self.step(name, _timed_out, signal, deadline)  # raises, recorded
-        raise Suspended(deadline, waiting_for=signal)
+        raise Suspended(deadline, waiting_for=waiting)
 
     async def step(
         self,

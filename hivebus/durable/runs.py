@@ -125,7 +125,7 @@ class Runs:
             await run.end(PARKED, f"no handler of {self.agent.name} takes {writer.fullname}")
             return
         event = serde.decode(journal.input_value, handler.event_type)
-        run.set_state(RUNNING)
+        journal.state = RUNNING  # its wake-up time and wait stay until it suspends again
         try:
             result = await handler.fn(event, DurableContext(ctx, self.agent.name, run))  # type: ignore[misc]
         except Suspended as suspended:

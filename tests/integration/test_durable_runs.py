@@ -8,20 +8,22 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hivebus import Agent, Context, Retry
+from hivebus import Agent, Context, Retry, durable
 from hivebus.contracts import Serde
 from hivebus.dev import Endpoints
+from hivebus.durable import WaitTimedOut, runs_topic
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
 from tests.integration.durable_support import journals
 from tests.integration.runtime_contracts import Ping, Pong
-from tests.integration.runtime_support import pings, publish, topics
+from tests.integration.runtime_support import committed_offsets, pings, publish, topics
 from tests.llm_server import running_chat_server
 
 
@@ -174,3 +176,96 @@ async def test_a_worker_killed_at_step_11_of_14_resumes_at_step_11_and_publishes
     [journal] = journals(serde, name).values()
     assert journal.state == "completed"
     assert [s.name for s in journal.steps] == [f"step-{n}" for n in range(1, 15)]
+
+
+# ---- timers, signals, cancel ----
+
+
+def _waiting_agent(name: str, source: str, output: str, log: list[str]) -> Agent:
+    agent = Agent(name, durable=True)
+
+    @agent.on(source, Ping, output=output)
+    async def approve(ping: Ping, ctx: Context) -> Pong:
+        plan = dict(part.split("=") for part in ping.payload.split())  # "sleep=2 wait=10"
+        await ctx.step("draft", log.append, f"draft {ping.id}")
+        answer = {"by": "slept"}
+        if "sleep" in plan:
+            await ctx.sleep(float(plan["sleep"]))
+            await ctx.step("woke", log.append, f"woke {ping.id}")
+        if "wait" in plan:
+            try:
+                answer = await ctx.wait_for("approval", timeout_s=float(plan["wait"]))
+            except WaitTimedOut:
+                answer = {"by": "timeout"}
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=answer["by"])
+
+    return agent
+
+
+async def test_a_durable_sleep_holds_nothing_and_fires_after_a_worker_restart(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "sleep", partitions=1)
+    name = unique_name("sleep")
+    log: list[str] = []
+    serde = Serde(registry)
+    agent = _waiting_agent(name, source, output, log)
+    async with running([agent]):
+        await publish(source, [Ping(id="s0", key="k", seq=0, payload="sleep=4")])
+        await _until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
+
+        # The run gave up its request: the inbox's offset is committed past it.
+        def committed() -> list[int]:
+            return committed_offsets(f"{name}.runs", runs_topic(name), 6)
+
+        await _until(lambda: max(committed()) == 1)
+        [journal] = journals(serde, name).values()
+    await asyncio.sleep(1)
+    async with running([_waiting_agent(name, source, output, log)]):  # a new worker
+        got = await read_events(serde, output, Pong, 1, timeout_s=30)
+    assert [r.event.handled_by for r in got] == ["slept"]
+    assert log == ["draft s0", "woke s0"]  # the draft ran once, before the restart
+    assert journal.wake_at is not None
+    wake_at_ms = datetime.fromisoformat(journal.wake_at).timestamp() * 1000
+    published_ms = got[0].message.timestamp()[1]
+    assert wake_at_ms <= published_ms < wake_at_ms + 5000, (journal.wake_at, published_ms)
+
+
+async def test_a_signal_sent_before_the_wait_is_kept_and_a_wait_times_out_without_one(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "signal", partitions=1)
+    name = unique_name("signal")
+    log: list[str] = []
+    serde = Serde(registry)
+    async with running([_waiting_agent(name, source, output, log)]):
+        # The signal comes while the run still sleeps, before it reaches its wait.
+        await publish(source, [Ping(id="early", key="k", seq=0, payload="sleep=2 wait=30")])
+        await _until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
+        [run_id] = journals(serde, name)
+        await durable.signal(name, run_id, "approval", {"by": "ada"})
+        # A second run's wait has nobody to answer it: its timeout fires.
+        await publish(source, [Ping(id="late", key="k", seq=1, payload="wait=2")])
+        got = await read_events(serde, output, Pong, 2, timeout_s=30)
+    assert {r.event.id: r.event.handled_by for r in got} == {"early": "ada", "late": "timeout"}
+    assert sorted(log) == ["draft early", "draft late", "woke early"]
+
+
+async def test_cancel_stops_a_sleeping_run(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "cancel", partitions=1)
+    name = unique_name("cancel")
+    log: list[str] = []
+    serde = Serde(registry)
+    async with running([_waiting_agent(name, source, output, log)]) as worker:
+        await publish(source, [Ping(id="c0", key="k", seq=0, payload="sleep=3")])
+        await _until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
+        [run_id] = journals(serde, name)
+        await durable.cancel(name, run_id)
+        await _until(lambda: journals(serde, name)[run_id].state == "cancelled")
+        await asyncio.sleep(4)  # past the sleep: nothing wakes it
+        outputs = await read_events(serde, output, Pong, 1, timeout_s=1)
+        assert worker.runners
+    assert outputs == []
+    assert log == ["draft c0"]
