@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hivebus.cli import agents, dev, dlq, publish, run, schemas, tail
+from hivebus.cli import agents, dev, dlq, publish, run, runs, schemas, tail
 from hivebus.errors import HivebusError
 
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     agents.register(commands)
     schemas.register_commands(commands)
     dlq.register(commands)
+    runs.register(commands)
     dev.register(commands)
     return parser
 
@@ -37,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `hivebus runs list | head`: the reader has all it wanted
+        sys.stderr.close()
+        return 0
     return code
 
 

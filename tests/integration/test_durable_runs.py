@@ -23,7 +23,7 @@ from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
 from tests.integration.durable_support import journals
 from tests.integration.runtime_contracts import Ping, Pong
-from tests.integration.runtime_support import committed_offsets, pings, publish, topics
+from tests.integration.runtime_support import committed_offsets, hivebus, pings, publish, topics
 from tests.llm_server import running_chat_server
 
 
@@ -269,3 +269,33 @@ async def test_cancel_stops_a_sleeping_run(
         assert worker.runners
     assert outputs == []
     assert log == ["draft c0"]
+
+
+async def test_the_runs_command_lists_shows_and_signals_a_waiting_run(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "runscli", partitions=1)
+    name = unique_name("runscli")
+    log: list[str] = []
+    serde = Serde(registry)
+    async with running([_waiting_agent(name, source, output, log)]):
+        await publish(source, [Ping(id="w0", key="k", seq=0, payload="wait=120")])
+        await _until(lambda: any(j.state == "waiting" for j in journals(serde, name).values()))
+        [run_id] = journals(serde, name)
+        listed = await asyncio.to_thread(hivebus, "runs", "list", "--agent", name)
+        shown = await asyncio.to_thread(hivebus, "runs", "show", run_id)
+        sent = await asyncio.to_thread(
+            hivebus, "runs", "signal", name, run_id, "approval", "--json", '{"by": "cli"}'
+        )
+        got = await read_events(serde, output, Pong, 1, timeout_s=30)
+        bad = await asyncio.to_thread(
+            hivebus, "runs", "signal", name, run_id, "approval", "--json", "{nope"
+        )
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line for line in listed.stdout.splitlines() if run_id in line]
+    assert "waiting for approval (until " in row and name in row
+    assert shown.returncode == 0, shown.stderr
+    assert f"run      {run_id}" in shown.stdout and "draft" in shown.stdout
+    assert sent.returncode == 0, sent.stderr
+    assert [r.event.handled_by for r in got] == ["cli"]
+    assert bad.returncode == 1 and "--json is not JSON" in bad.stderr
