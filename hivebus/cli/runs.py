@@ -13,7 +13,7 @@ from hivebus.durable import RunJournal
 from hivebus.durable.reader import durable_agents, read_journals
 from hivebus.errors import HivebusError
 
-STATES = ["running", "sleeping", "waiting", "completed", "failed", "parked", "cancelled"]
+STATES = ["pending", "running", "sleeping", "waiting", "completed", "failed", "parked", "cancelled"]
 
 
 def register(commands: Any) -> None:

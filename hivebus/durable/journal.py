@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -103,15 +104,22 @@ class JournalStore:
             )
             if high <= low:
                 return held
+            deadline = time.monotonic() + RESTORE_TIMEOUT_S
             while True:
-                message = consumer.poll(RESTORE_TIMEOUT_S)
-                if message is None:
-                    raise TimeoutError(f"restoring {self.topic}[{partition}] took too long")
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
+                message = consumer.poll(1.0)
+                error = message.error() if message is not None else None
+                if message is None or error is not None:
+                    if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                        raise RuntimeError(f"restoring {self.topic}[{partition}]: {error.str()}")
+                    # The end counts only past every record written before we looked: a
+                    # transaction a dead worker left open holds read_committed back (at most
+                    # its timeout), and what its records hide is what a restore must see.
+                    [position] = consumer.position([TopicPartition(self.topic, partition)])
+                    if position.offset >= high:
                         break
-                    raise RuntimeError(f"restoring {self.topic}[{partition}]: {error.str()}")
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"restoring {self.topic}[{partition}] took too long")
+                    continue
                 key = (message.key() or b"").decode()
                 value = message.value()
                 if value is None:  # a tombstone: the run is forgotten

@@ -10,7 +10,7 @@ from hivebus.contracts import Record
 from hivebus.durable.journal import JournalStore
 from hivebus.durable.records import JournalStep, RunJournal
 
-RUNNING, SLEEPING, WAITING = "running", "sleeping", "waiting"
+PENDING, RUNNING, SLEEPING, WAITING = "pending", "running", "sleeping", "waiting"
 COMPLETED, FAILED, PARKED, CANCELLED = "completed", "failed", "parked", "cancelled"
 ENDED = (COMPLETED, FAILED, CANCELLED)
 

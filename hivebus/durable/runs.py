@@ -27,6 +27,7 @@ from hivebus.durable.run import (
     ENDED,
     FAILED,
     PARKED,
+    PENDING,
     RUNNING,
     SLEEPING,
     WAITING,
@@ -93,12 +94,19 @@ class Runs:
         serde = self._serde
         assert serde is not None
         journal = await store.get(request.run_id, ctx.partition, ctx.generation)
-        if journal is None:
-            if request.kind != START:
-                self.log.warning("%s for run %s, which this agent does not know: ignored",
-                                 request.kind, request.run_id)  # fmt: skip
-                return
-            journal = _new_journal(self.agent.name, request)
+        if journal is None or (journal.state == PENDING and request.kind == START):
+            journal = _new_journal(self.agent.name, request, journal)
+        if journal.state == PENDING and request.kind in (SIGNAL, CANCEL):
+            # Ahead of its start (which may still be on its way through the intake): kept.
+            run = Run(journal, store, ctx.partition)
+            if request.kind == SIGNAL and request.signal is not None:
+                journal.signals.setdefault(request.signal, request.payload or b"null")
+            await run.end(CANCELLED if request.kind == CANCEL else PENDING, journal.detail)
+            return
+        if journal.state == PENDING:
+            self.log.warning("%s for run %s, which has not started: ignored",
+                             request.kind, request.run_id)  # fmt: skip
+            return
         if journal.state in ENDED:
             self.log.info("%s for run %s, which is %s: nothing to do",
                           request.kind, request.run_id, journal.state)  # fmt: skip
@@ -162,13 +170,18 @@ class Runs:
             await run.save()
 
 
-def _new_journal(agent: str, request: RunRequest) -> RunJournal:
+def _new_journal(agent: str, request: RunRequest, pending: RunJournal | None) -> RunJournal:
+    """The journal of a run its request starts; any other request makes it pending (kept
+    for the start, e.g. a signal that overtook it)."""
     now = stamp()
+    if request.kind != START:
+        return RunJournal(run_id=request.run_id, agent=agent, state=PENDING, topic="", offset=-1,
+                          started_at=now, updated_at=now)  # fmt: skip
     return RunJournal(
         run_id=request.run_id, agent=agent, state=RUNNING, topic=request.topic,
         partition=request.partition, offset=request.offset, input_key=request.key,
-        input_value=request.value, input_headers=request.headers, started_at=now,
-        updated_at=now,
+        input_value=request.value, input_headers=request.headers,
+        signals=pending.signals if pending is not None else {}, started_at=now, updated_at=now,
     )  # fmt: skip
 
 

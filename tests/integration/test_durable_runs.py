@@ -14,10 +14,10 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hivebus import Agent, Context, Retry, durable
+from hivebus import Agent, Context, Publisher, Retry, durable
 from hivebus.contracts import Serde
 from hivebus.dev import Endpoints
-from hivebus.durable import WaitTimedOut, runs_topic
+from hivebus.durable import RunRequest, WaitTimedOut, runs_topic
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
@@ -124,9 +124,13 @@ SESSION = ["--consumer-config", "session.timeout.ms=6000", "--consumer-config",
            "heartbeat.interval.ms=1000"]  # fmt: skip
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "hivebus.cli", "run", str(FOURTEEN), "--grace=2", *SESSION]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _worker(
+    env: dict[str, str], module: Path = FOURTEEN, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A `hivebus run` of `module`; its log goes to `log` (read it when a test fails)."""
+    command = [sys.executable, "-m", "hivebus.cli", "run", str(module), "--grace=2", *SESSION]
+    err = log.open("ab") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
 
 
 async def test_a_worker_killed_at_step_11_of_14_resumes_at_step_11_and_publishes_once(
@@ -299,3 +303,53 @@ async def test_the_runs_command_lists_shows_and_signals_a_waiting_run(
     assert sent.returncode == 0, sent.stderr
     assert [r.event.handled_by for r in got] == ["cli"]
     assert bad.returncode == 1 and "--json is not JSON" in bad.stderr
+
+
+# ---- many runs, two workers, one killed ----
+
+WAITS = Path(__file__).parent / "agents" / "durable_waits.py"
+MANY = int(os.environ.get("DURABLE_MANY", "1000"))
+
+
+async def test_a_thousand_runs_with_sleeps_and_waits_survive_a_killed_worker_and_none_runs_twice(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient, tmp_path: Path
+) -> None:
+    source, output = topics(admin, "many", partitions=6)
+    name = unique_name("many")
+    log = tmp_path / "steps.log"
+    serde = Serde(registry)
+    env = {
+        **os.environ, "DURABLE_AGENT": name, "DURABLE_SOURCE": source,
+        "DURABLE_OUTPUT": output, "DURABLE_STEP_LOG": str(log),
+    }  # fmt: skip
+    workers = [_worker(env, WAITS, tmp_path / f"worker{i}.log") for i in range(2)]
+    try:
+        run_ids = await publish(source, pings(MANY, keys=50))
+        await _until(lambda: log.exists() and len(log.read_text().splitlines()) >= MANY // 3, 120)
+        workers[0].kill()  # -9 while runs are starting, sleeping and waiting
+        workers[0].wait(10)
+        # Half the runs get their signal (sent to whoever holds them now); the rest time out.
+        async with Publisher("many-test") as publisher:
+            for run_id in run_ids[::2]:
+                request = RunRequest(run_id=run_id, kind="signal", signal="go",
+                                     payload=b'{"by": "signal"}', requested_at="now")  # fmt: skip
+                await publisher.publish(runs_topic(name), request, key=run_id)
+        got = await read_events(serde, output, Pong, MANY, timeout_s=240, committed_only=True)
+        await asyncio.sleep(3)
+        again = await read_events(serde, output, Pong, MANY + 1, timeout_s=5, committed_only=True)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(60)
+    ids = Counter(r.event.id for r in again)
+    assert len(got) == MANY and len(ids) == MANY, f"{len(ids)} of {MANY} runs completed"
+    assert max(ids.values()) == 1, "a run published twice"
+    answers = Counter(r.event.handled_by for r in again)
+    assert answers["signal"] >= MANY // 2 - 60 and answers["signal"] + answers["timeout"] == MANY
+    steps = Counter(tuple(line.split()) for line in log.read_text().splitlines())
+    repeated = {step: count for step, count in steps.items() if count > 1}
+    # Only a step in flight at the kill can run twice: at most one per run the worker held.
+    assert len(repeated) <= 128 and max(repeated.values(), default=1) <= 2, repeated
+    assert all(steps[(f"p{i}", "after")] >= 1 for i in range(MANY))
+    print(f"{MANY} runs: {sum(steps.values())} step executions, {len(repeated)} repeated")
