@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from hivebus.durable import codec
+from hivebus.durable.blobs import inline_limit
 from hivebus.durable.errors import DeterminismError, StepFailed, WaitTimedOut
 from hivebus.durable.message import StartingEvent
 from hivebus.durable.records import JournalStep
@@ -29,6 +30,7 @@ from hivebus.runtime.attempts import attempt
 
 T = TypeVar("T")
 OK, FAILED = "ok", "failed"
+REF = "ref:"  # the codec of a result kept in the blobs topic: the value is its reference
 
 
 class DurableContext(Context):
@@ -145,7 +147,10 @@ class DurableContext(Context):
                 raise DeterminismError(run.id, position, recorded.name, name)
             if recorded.outcome == FAILED:
                 raise StepFailed(name, recorded.error_type or "", recorded.error or "")
-            value: T = codec.decode(recorded.codec, recorded.value or b"null", returns)
+            kind, data = recorded.codec, recorded.value or b"null"
+            if kind.startswith(REF):  # kept out of line: read it back
+                kind, data = kind[len(REF) :], await run.blobs.get(data)
+            value: T = codec.decode(kind, data, returns)
             return value
         started, clock = stamp(), time.perf_counter()
         try:
@@ -161,6 +166,8 @@ class DurableContext(Context):
             )  # fmt: skip
             raise StepFailed(name, type(error).__name__, str(error)) from error
         kind, data = codec.encode(result)
+        if len(data) > inline_limit():
+            kind, data = REF + kind, await run.blobs.put(run.id, position, data, run.partition)
         await run.record(
             JournalStep(
                 seq=position, name=name, outcome=OK, codec=kind, value=data, started_at=started,

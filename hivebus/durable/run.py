@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hivebus.contracts import Record
+from hivebus.durable.blobs import BlobStore
 from hivebus.durable.journal import JournalStore
 from hivebus.durable.records import JournalStep, RunJournal
 
@@ -40,9 +41,12 @@ class Suspended(BaseException):
 
 
 class Run:
-    def __init__(self, journal: RunJournal, store: JournalStore, partition: int) -> None:
+    def __init__(
+        self, journal: RunJournal, store: JournalStore, partition: int, blobs: BlobStore
+    ) -> None:
         self.journal = journal
         self.partition = partition
+        self.blobs = blobs
         self.position = 0  # the next step the handler asks for
         self.deferred: list[Deferred] = []
         self._store = store

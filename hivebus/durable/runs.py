@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 
 from hivebus.contracts import Record, Serde, registry_client
+from hivebus.durable.blobs import BlobStore
 from hivebus.durable.context import DurableContext
 from hivebus.durable.errors import DeterminismError
 from hivebus.durable.journal import JournalStore
@@ -36,7 +37,7 @@ from hivebus.durable.run import (
     stamp,
 )
 from hivebus.durable.timers import Timers
-from hivebus.durable.topics import journal_topic, runs_topic
+from hivebus.durable.topics import blobs_topic, journal_topic, runs_topic
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
 from hivebus.runtime import Agent, Context
@@ -57,6 +58,12 @@ class Runs:
         self._store: JournalStore | None = None
         self._serde: Serde | None = None
         self._producer: AsyncProducer | None = None
+        self._blobs: BlobStore | None = None
+
+    def blobs(self) -> BlobStore:
+        self.store()
+        assert self._blobs is not None
+        return self._blobs
 
     def store(self) -> JournalStore:
         """The journal store, made on first use on the worker's loop."""
@@ -66,6 +73,7 @@ class Runs:
                 producer_config(f"hivebus-journal-{self.agent.name}"),
                 asyncio.get_running_loop(),
             )
+            self._blobs = BlobStore(blobs_topic(self.agent.name), self._producer)
             self._store = JournalStore(
                 journal_topic(self.agent.name),
                 serde=self._serde, producer=self._producer, log=self.log,
@@ -98,7 +106,7 @@ class Runs:
             journal = _new_journal(self.agent.name, request, journal)
         if journal.state == PENDING and request.kind in (SIGNAL, CANCEL):
             # Ahead of its start (which may still be on its way through the intake): kept.
-            run = Run(journal, store, ctx.partition)
+            run = Run(journal, store, ctx.partition, self.blobs())
             if request.kind == SIGNAL and request.signal is not None:
                 journal.signals.setdefault(request.signal, request.payload or b"null")
             await run.end(CANCELLED if request.kind == CANCEL else PENDING, journal.detail)
@@ -111,7 +119,7 @@ class Runs:
             self.log.info("%s for run %s, which is %s: nothing to do",
                           request.kind, request.run_id, journal.state)  # fmt: skip
             return
-        run = Run(journal, store, ctx.partition)
+        run = Run(journal, store, ctx.partition, self.blobs())
         if request.kind == CANCEL:
             self.timers.cancel(run.id)
             await run.end(CANCELLED, "cancelled")

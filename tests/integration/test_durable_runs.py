@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import subprocess
@@ -353,3 +354,39 @@ async def test_a_thousand_runs_with_sleeps_and_waits_survive_a_killed_worker_and
     assert len(repeated) <= 128 and max(repeated.values(), default=1) <= 2, repeated
     assert all(steps[(f"p{i}", "after")] >= 1 for i in range(MANY))
     print(f"{MANY} runs: {sum(steps.values())} step executions, {len(repeated)} repeated")
+
+
+async def test_a_5_mb_step_result_is_kept_out_of_line_and_replays_intact(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "blobs", partitions=1)
+    name = unique_name("blobs")
+    agent = Agent(name, durable=True, retry=Retry(attempts=2, backoff_s=0.05))
+    transcript = "".join(f"line {i}: {'x' * 90}\n" for i in range(50_000))  # ~5 MB, LLM-like
+    made: list[int] = []
+    replayed: list[str] = []
+
+    def long_transcript() -> str:
+        made.append(1)
+        return transcript
+
+    @agent.on(source, Ping, output=output)
+    async def handle(ping: Ping, ctx: Context) -> Pong:
+        text = await ctx.step("transcribe", long_transcript)
+        if ctx.attempt == 1:
+            raise RuntimeError("fail once, so the second attempt replays the 5 MB result")
+        replayed.append(text)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        return Pong(id=ping.id, key=ping.key, seq=len(text), handled_by=digest)
+
+    serde = Serde(registry)
+    async with running([agent]):
+        await publish(source, pings(1))
+        got = await read_events(serde, output, Pong, 1, timeout_s=60)
+    assert len(transcript.encode()) > 5_000_000
+    assert made == [1]  # made once; the retry read it back
+    assert replayed == [transcript]
+    assert got[0].event.handled_by == hashlib.sha256(transcript.encode()).hexdigest()
+    [journal] = journals(serde, name).values()
+    [step] = journal.steps
+    assert step.codec == "ref:json" and step.value is not None and len(step.value) < 2000
