@@ -16,12 +16,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import latency, matrix, passthrough, runners, serde_cost, slow
+from bench import durable, latency, matrix, passthrough, runners, serde_cost, slow
 from bench.report import render
 from hivebus.dev import LocalStack, external_endpoints
 
 RESULTS = Path(__file__).parent / "results"
-WORKLOADS = ("passthrough", "target", "slow", "contracts", "latency")
+WORKLOADS = ("passthrough", "target", "slow", "contracts", "latency", "durable")
 
 
 def main() -> int:
@@ -53,6 +53,8 @@ def main() -> int:
         add(serde_cost.run(quick=args.quick))
     if "latency" in chosen:
         add(latency.run([s for s in systems if s is not runners.RAW_BYTES], quick=args.quick))
+    if "durable" in chosen:
+        add(durable.run(rounds=1 if args.quick else 2))
     results["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

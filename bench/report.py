@@ -212,7 +212,31 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
 
 
+def _durable(w: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## (d) durable runs: {w['runs']} runs at once, {w['steps']} trivial steps each, "
+        f"{w['rounds']} round(s)",
+        "",
+        "| agent | step p50 | step p99 | journaling p50 | journaling p99 | runs/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, s in w["systems"].items():
+        over50 = f"{s['overhead_p50_ms']:.2f} ms" if "overhead_p50_ms" in s else "(baseline)"
+        over99 = f"{s['overhead_p99_ms']:.2f} ms" if "overhead_p99_ms" in s else ""
+        lines.append(
+            f"| {name} | {s['step_p50_ms']:.2f} ms | {s['step_p99_ms']:.2f} ms | {over50} "
+            f"| {over99} | {s['runs_per_s']:.1f} |"
+        )
+    lines += [
+        "",
+        "Target: journaling p50 at most 5 ms. Restate and DBOS are not in this table yet.",
+        "",
+    ]
+    return lines
+
+
 _SECTIONS = {
+    "durable": _durable,
     "pass-through": _passthrough,
     "slow-handler": _target,
     "slow-matrix": _matrix,

@@ -1,0 +1,100 @@
+"""Workload (d): durable runs — what journaling a step costs, and runs per second.
+
+The same 14-step handler (each step a trivial function, so the time is the journaling) runs
+in a plain agent and in a durable one (at-least-once and exactly-once), 100 runs at once.
+Reported: the time one `await ctx.step(...)` takes, p50 and p99, in each agent, the
+overhead over the plain agent (the journal write, acknowledged before the run goes on), and
+runs/s from the first event consumed to the last result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from typing import Any
+
+from bench.contracts import Job, JobResult
+from hivebus import Agent, Context, Publisher
+from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
+from hivebus.testing.worker import running
+
+STEPS = 14
+
+
+def run(runs: int = 100, rounds: int = 2, say: Any = print) -> dict[str, Any]:
+    say(f"(d) durable runs: {runs} runs at once, {STEPS} steps each, {rounds} round(s)")
+    modes = {"plain": {}, "durable": {"durable": True},
+             "durable-eos": {"durable": True, "guarantee": "exactly_once"}}  # fmt: skip
+    samples: dict[str, dict[str, list[float]]] = {m: {"step": [], "rate": []} for m in modes}
+    for round_no in range(1, rounds + 1):
+        for mode, options in modes.items():
+            steps, rate = asyncio.run(_measure(runs, options))
+            samples[mode]["step"] += steps
+            samples[mode]["rate"].append(rate)
+            say(f"    (d) round {round_no} {mode:<12} step p50 {_q(steps, 0.5) * 1000:6.2f} ms"
+                f"  p99 {_q(steps, 0.99) * 1000:6.2f} ms  {rate:7.1f} runs/s")  # fmt: skip
+    systems = {
+        mode: {
+            "step_p50_ms": 1000 * _q(s["step"], 0.5),
+            "step_p99_ms": 1000 * _q(s["step"], 0.99),
+            "runs_per_s": statistics.median(s["rate"]),
+        }
+        for mode, s in samples.items()
+    }
+    for mode in ("durable", "durable-eos"):
+        for q in ("p50", "p99"):
+            systems[mode][f"overhead_{q}_ms"] = (
+                systems[mode][f"step_{q}_ms"] - systems["plain"][f"step_{q}_ms"]
+            )
+    return {"workload": "durable", "runs": runs, "steps": STEPS, "rounds": rounds,
+            "systems": systems}  # fmt: skip
+
+
+async def _measure(runs: int, options: dict[str, Any]) -> tuple[list[float], float]:
+    tag = uuid.uuid4().hex[:8]
+    source, output = f"bench.durable.{tag}", f"bench.durable-out.{tag}"
+    ensure_topics(admin_client(), [TopicSpec(source, 3), TopicSpec(output, 3)])
+    agent = Agent(f"bench-durable-{tag}", max_in_flight=runs, **options)
+    step_times: list[float] = []
+    clock: dict[str, float] = {}
+    done = asyncio.Event()
+    finished = 0
+
+    @agent.on(source, Job, output=output)
+    async def fourteen(job: Job, ctx: Context) -> JobResult:
+        clock.setdefault("first", time.perf_counter())
+        for n in range(STEPS):
+            started = time.perf_counter()
+            await ctx.step(f"step-{n}", _tool, n)
+            step_times.append(time.perf_counter() - started)
+        return JobResult(id=job.id, key=job.key, seq=job.seq, sent_at_us=job.sent_at_us,
+                         started_at_us=0, system="hivebus")  # fmt: skip
+
+    counter = Agent(f"bench-durable-count-{tag}", max_in_flight=runs)
+
+    @counter.on(output, JobResult)
+    async def seen(result: JobResult, ctx: Context) -> None:
+        nonlocal finished
+        finished += 1
+        if finished >= runs:
+            clock["last"] = time.perf_counter()
+            done.set()
+
+    async with running([agent, counter]):
+        async with Publisher("bench-durable") as publisher:
+            for i in range(runs):
+                job = Job(id=f"run-{i}", key=f"k{i}", seq=0, delay_ms=0, sent_at_us=0)
+                await publisher.publish(source, job, key=job.key)
+        await asyncio.wait_for(done.wait(), timeout=300)
+    return step_times, runs / (clock["last"] - clock["first"])
+
+
+def _tool(n: int) -> dict[str, int]:
+    return {"step": n}
+
+
+def _q(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
