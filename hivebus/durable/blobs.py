@@ -53,6 +53,15 @@ class BlobStore:
         }  # fmt: skip
         return json.dumps(ref).encode()
 
+    async def forget(self, ref: bytes) -> None:
+        """Tombstone every chunk a reference names, so compaction removes them."""
+        found = json.loads(ref)
+        await asyncio.gather(*(
+            self._producer.send(self.topic, None, key=f"{found['key']}/{n}",
+                                partition=found["partition"])
+            for n in range(len(found["offsets"]))
+        ))  # fmt: skip
+
     async def get(self, ref: bytes) -> bytes:
         """The bytes a reference names, checked against its hash."""
         return await asyncio.to_thread(_read, json.loads(ref))

@@ -51,7 +51,7 @@ def expand(agent: Agent) -> list[Agent] | None:
         consumer_config=agent.consumer_config, middleware=agent.middleware,
     )  # fmt: skip
     runs = Runs(agent)
-    runner.partition_hooks.append(runs.timers)
+    runner.partition_hooks += [runs.timers, runs.sweeper]
     runner.on(inbox, RunRequest)(runs.handle)
     return [intake, runner]
 

@@ -63,6 +63,17 @@ class JournalStore:
         if held is not None:
             held.runs[journal.run_id] = journal
 
+    def restored(self) -> dict[int, dict[str, RunJournal]]:
+        """The journals of every partition restored so far (held now), by partition."""
+        return {partition: held.runs for partition, held in self._partitions.items()}
+
+    async def tombstone(self, run_id: str, partition: int) -> None:
+        """Forget a run: a tombstone, so compaction removes its journal."""
+        await self._producer.send(self.topic, None, key=run_id, partition=partition)
+        held = self._partitions.get(partition)
+        if held is not None:
+            held.runs.pop(run_id, None)
+
     def forget(self, partition: int) -> None:
         """The partition is revoked: its journals are read again if it comes back."""
         self._partitions.pop(partition, None)

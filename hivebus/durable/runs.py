@@ -22,6 +22,7 @@ from hivebus.durable.context import DurableContext
 from hivebus.durable.errors import DeterminismError
 from hivebus.durable.journal import JournalStore
 from hivebus.durable.records import RunJournal, RunRequest
+from hivebus.durable.retention import Sweeper
 from hivebus.durable.run import (
     CANCELLED,
     COMPLETED,
@@ -55,6 +56,7 @@ class Runs:
         self.timers = Timers(
             self.inbox, wake=self.wake, held=self._held, forget=self._forget, log=self.log
         )
+        self.sweeper = Sweeper(self.inbox, lambda: (self.store(), self.blobs()), self.log)
         self._store: JournalStore | None = None
         self._serde: Serde | None = None
         self._producer: AsyncProducer | None = None

@@ -12,6 +12,8 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -19,6 +21,8 @@ from hivebus import Agent, Context, Publisher, Retry, durable
 from hivebus.contracts import Serde
 from hivebus.dev import Endpoints
 from hivebus.durable import RunRequest, WaitTimedOut, runs_topic
+from hivebus.durable.topics import blobs_topic
+from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
@@ -390,3 +394,50 @@ async def test_a_5_mb_step_result_is_kept_out_of_line_and_replays_intact(
     [journal] = journals(serde, name).values()
     [step] = journal.steps
     assert step.codec == "ref:json" and step.value is not None and len(step.value) < 2000
+
+
+async def test_finished_runs_are_forgotten_after_their_retention_journal_and_blobs(
+    stack: Endpoints,
+    admin: AdminClient,
+    registry: SchemaRegistryClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HIVEBUS_DURABLE_RETENTION_S", "0")
+    source, output = topics(admin, "retention", partitions=1)
+    name = unique_name("retention")
+    agent = Agent(name, durable=True)
+
+    @agent.on(source, Ping, output=output)
+    async def handle(ping: Ping, ctx: Context) -> Pong:
+        await ctx.step("big", lambda: "y" * 100_000)  # out of line: a blob
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq)
+
+    serde = Serde(registry)
+    async with running([agent]):
+        await publish(source, pings(2))
+        await read_events(serde, output, Pong, 2, timeout_s=30)
+        await _until(lambda: journals(serde, name) == {}, 30)  # the sweep ran (every 5 s)
+    latest = _newest_per_key(blobs_topic(name))
+    assert latest and all(value is None for value in latest.values()), latest
+
+
+def _newest_per_key(topic: str) -> dict[bytes, bytes | None]:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap_servers(), "group.id": unique_name("blobs-reader"),
+        "auto.offset.reset": "earliest", "enable.partition.eof": True,
+    })  # fmt: skip
+    consumer.subscribe([topic])
+    newest: dict[bytes, bytes | None] = {}
+    partitions = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    ended: set[int] = set()
+    try:
+        while len(ended) < partitions:
+            message = consumer.poll(10)
+            assert message is not None, f"{topic} did not reach its end"
+            if message.error() is not None:
+                ended.add(message.partition() or 0)
+                continue
+            newest[message.key() or b""] = message.value()
+    finally:
+        consumer.close()
+    return newest
