@@ -99,47 +99,48 @@ class JournalStore:
         return await self._restore(partition, generation)  # a newer assignment asked
 
     def _read(self, partition: int, generation: int) -> _Partition:
-        """Read one journal partition from its start to its end (blocking)."""
-        consumer = Consumer({
-            "bootstrap.servers": bootstrap_servers(),
-            "group.id": f"hivebus-journal-restore-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "isolation.level": "read_committed",
-        })  # fmt: skip
-        held = _Partition(generation)
-        try:
-            consumer.assign([TopicPartition(self.topic, partition, 0)])
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(self.topic, partition), timeout=10
-            )
-            if high <= low:
-                return held
-            deadline = time.monotonic() + RESTORE_TIMEOUT_S
-            while True:
-                message = consumer.poll(1.0)
-                error = message.error() if message is not None else None
-                if message is None or error is not None:
-                    if error is not None and error.code() != KafkaError._PARTITION_EOF:
-                        raise RuntimeError(f"restoring {self.topic}[{partition}]: {error.str()}")
-                    # The end counts only past every record written before we looked: a
-                    # transaction a dead worker left open holds read_committed back (at most
-                    # its timeout), and what its records hide is what a restore must see.
-                    [position] = consumer.position([TopicPartition(self.topic, partition)])
-                    if position.offset >= high:
-                        break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"restoring {self.topic}[{partition}] took too long")
-                    continue
-                key = (message.key() or b"").decode()
-                value = message.value()
-                if value is None:  # a tombstone: the run is forgotten
-                    held.runs.pop(key, None)
-                else:
-                    held.runs[key] = self._serde.decode(value, RunJournal)
-        finally:
-            consumer.close()
+        held = _Partition(generation, read_partition(self._serde, self.topic, partition))
         self._log.info(
             "restored %d run journal(s) from %s[%d]", len(held.runs), self.topic, partition
         )
         return held
+
+
+def read_partition(serde: Serde, topic: str, partition: int) -> dict[str, RunJournal]:
+    """The newest journal of every run in one partition, read from its start to its end
+    (blocking). The end counts only past every record written before we looked: a
+    transaction a dead worker left open holds read_committed back (at most its timeout), and
+    what its records hide is what a restore must see."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap_servers(),
+        "group.id": f"hivebus-journal-reader-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+        "enable.partition.eof": True,
+        "isolation.level": "read_committed",
+    })  # fmt: skip
+    runs: dict[str, RunJournal] = {}
+    try:
+        consumer.assign([TopicPartition(topic, partition, 0)])
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        if high <= low:
+            return runs
+        deadline = time.monotonic() + RESTORE_TIMEOUT_S
+        while True:
+            message = consumer.poll(1.0)
+            error = message.error() if message is not None else None
+            if message is None or error is not None:
+                if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                    raise RuntimeError(f"reading {topic}[{partition}]: {error.str()}")
+                [position] = consumer.position([TopicPartition(topic, partition)])
+                if position.offset >= high:
+                    return runs
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"reading {topic}[{partition}] took too long")
+                continue
+            key, value = (message.key() or b"").decode(), message.value()
+            if value is None:  # a tombstone: the run is forgotten
+                runs.pop(key, None)
+            else:
+                runs[key] = serde.decode(value, RunJournal)
+    finally:
+        consumer.close()

@@ -21,12 +21,12 @@ from hivebus import Agent, Context, Publisher, Retry, durable
 from hivebus.contracts import Serde
 from hivebus.dev import Endpoints
 from hivebus.durable import RunRequest, WaitTimedOut, runs_topic
+from hivebus.durable.reader import read_journals as journals
 from hivebus.durable.topics import blobs_topic
 from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
-from tests.integration.durable_support import journals
 from tests.integration.runtime_contracts import Ping, Pong
 from tests.integration.runtime_support import committed_offsets, hivebus, pings, publish, topics
 from tests.llm_server import running_chat_server
