@@ -49,7 +49,7 @@ class Publisher:
         topic: str,
         record: Record,
         *,
-        key: str | None = None,
+        key: str | bytes | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
         multi_type: bool = False,
