@@ -46,10 +46,6 @@ class Timers:
         if found is not None:
             found[1].cancel()
 
-    @property
-    def pending(self) -> int:
-        return len(self._handles)
-
     # ---- PartitionHooks: the run agent's assignments ----
 
     def assigned(self, partitions: list[HeldPartition]) -> None:
