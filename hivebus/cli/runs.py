@@ -87,11 +87,20 @@ def _show(args: argparse.Namespace) -> int:
         print(f"signals  kept for a wait: {', '.join(sorted(journal.signals))}")
     rows = [
         [str(s.seq + 1), s.name, s.outcome, f"{s.duration_ms:.1f} ms", str(s.attempts),
+         f"{s.prompt_tokens}+{s.completion_tokens}" if s.llm_requests else "-",
          _brief(s.value) if s.outcome == "ok" else f"{s.error_type}: {s.error}"]
         for s in journal.steps
     ]  # fmt: skip
     print()
-    _table(["#", "STEP", "OUTCOME", "TOOK", "ATTEMPTS", "RESULT"], rows)
+    _table(["#", "STEP", "OUTCOME", "TOOK", "ATTEMPTS", "TOKENS", "RESULT"], rows)
+    used = [s for s in journal.steps if s.llm_requests]
+    if used:
+        prompt, completion = (
+            sum(s.prompt_tokens for s in used),
+            sum(s.completion_tokens for s in used),
+        )
+        requests = sum(s.llm_requests for s in used)
+        print(f"\n{requests} LLM request(s): {prompt} prompt + {completion} completion tokens")
     return 0
 
 

@@ -25,6 +25,7 @@ from hivebus.durable.message import StartingEvent
 from hivebus.durable.records import JournalStep
 from hivebus.durable.run import Deferred, Run, Suspended, stamp
 from hivebus.kafka.records import Consumed
+from hivebus.llm.usage import counting
 from hivebus.runtime import Context, Retry
 from hivebus.runtime.attempts import attempt
 
@@ -154,7 +155,8 @@ class DurableContext(Context):
             return value
         started, clock = stamp(), time.perf_counter()
         try:
-            result, tries = await attempt(fn, args, retry)
+            with counting() as usage:  # the LLM requests the step makes, for `runs show`
+                result, tries = await attempt(fn, args, retry)
         except Exception as error:
             await run.record(
                 JournalStep(
@@ -172,6 +174,8 @@ class DurableContext(Context):
             JournalStep(
                 seq=position, name=name, outcome=OK, codec=kind, value=data, started_at=started,
                 duration_ms=1000 * (time.perf_counter() - clock), attempts=tries,
+                llm_requests=usage.requests, prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
             )
         )  # fmt: skip
         return result

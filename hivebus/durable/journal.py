@@ -117,6 +117,7 @@ def read_partition(serde: Serde, topic: str, partition: int) -> dict[str, RunJou
         "enable.auto.commit": False,
         "enable.partition.eof": True,
         "isolation.level": "read_committed",
+        "fetch.wait.max.ms": 10,  # reading to the end: an empty fetch should come back at once
     })  # fmt: skip
     runs: dict[str, RunJournal] = {}
     try:

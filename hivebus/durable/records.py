@@ -38,6 +38,9 @@ class JournalStep(Record, avsc=None):
     started_at: str
     duration_ms: float
     attempts: int = 1
+    llm_requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class RunJournal(Record, avsc=SCHEMAS / "RunJournal.avsc"):

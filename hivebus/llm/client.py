@@ -17,7 +17,7 @@ from hivebus.llm.offline import OfflineProvider
 from hivebus.llm.openai_provider import OpenAIProvider
 from hivebus.llm.provider import ChatRequest, Provider
 from hivebus.llm.settings import LLMSettings
-from hivebus.llm.usage import Usage
+from hivebus.llm.usage import Usage, count
 
 M = TypeVar("M", bound=BaseModel)
 NO_AGENT = "-"
@@ -132,6 +132,7 @@ class LLM:
             finish_reason=reply.finish_reason,
         )
         self._meter.record(agent, completion)
+        count(completion)
         return completion
 
     async def aclose(self) -> None:

@@ -29,7 +29,7 @@ from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
 from tests.integration.runtime_contracts import Ping, Pong
 from tests.integration.runtime_support import committed_offsets, hivebus, pings, publish, topics
-from tests.llm_server import running_chat_server
+from tests.llm_server import ECHO_COMPLETION_TOKENS, ECHO_PROMPT_TOKENS, running_chat_server
 
 
 async def _until(check: object, timeout_s: float = 30) -> None:
@@ -185,6 +185,10 @@ async def test_a_worker_killed_at_step_11_of_14_resumes_at_step_11_and_publishes
     [journal] = journals(serde, name).values()
     assert journal.state == "completed"
     assert [s.name for s in journal.steps] == [f"step-{n}" for n in range(1, 15)]
+    # Each LLM step's tokens, as the server counted them; tool steps used none.
+    for n, step in enumerate(journal.steps, start=1):
+        expected = (1, ECHO_PROMPT_TOKENS, ECHO_COMPLETION_TOKENS) if n % 2 else (0, 0, 0)
+        assert (step.llm_requests, step.prompt_tokens, step.completion_tokens) == expected, n
 
 
 # ---- timers, signals, cancel ----
