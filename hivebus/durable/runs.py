@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 
-from hivebus.contracts import Record, Serde, registry_client
+from hivebus.contracts import Serde, registry_client
 from hivebus.durable.blobs import BlobStore
 from hivebus.durable.context import DurableContext
 from hivebus.durable.errors import DeterminismError
@@ -42,6 +41,7 @@ from hivebus.durable.topics import blobs_topic, journal_topic, runs_topic
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
 from hivebus.runtime import Agent, Context
+from hivebus.runtime.executor import handler_records
 
 START, WAKE, RESUME, SIGNAL, CANCEL = "start", "wake", "resume", "signal", "cancel"
 
@@ -109,8 +109,7 @@ class Runs:
         if journal.state == PENDING and request.kind in (SIGNAL, CANCEL):
             # Ahead of its start (which may still be on its way through the intake): kept.
             run = Run(journal, store, ctx.partition, self.blobs())
-            if request.kind == SIGNAL and request.signal is not None:
-                journal.signals.setdefault(request.signal, request.payload or b"null")
+            _keep_signal(journal, request)
             await run.end(CANCELLED if request.kind == CANCEL else PENDING, journal.detail)
             return
         if journal.state == PENDING:
@@ -126,8 +125,7 @@ class Runs:
             self.timers.cancel(run.id)
             await run.end(CANCELLED, "cancelled")
             return
-        if request.kind == SIGNAL and request.signal is not None:
-            journal.signals.setdefault(request.signal, request.payload or b"null")
+        _keep_signal(journal, request)
         if journal.state == PARKED and request.kind != RESUME:
             if request.kind == SIGNAL:
                 await run.save()  # kept for the resume
@@ -164,10 +162,9 @@ class Runs:
         for deferred in run.deferred:
             await ctx.publish(deferred.topic, deferred.record, key=deferred.key,
                               multi_type=deferred.multi_type)  # fmt: skip
-        for record in _records(result):
-            if handler.output is None:
-                raise TypeError(f"handler {handler.fn.__name__} returned events but has no output")
-            await ctx.publish(handler.output, record, key=journal.input_key)
+        for record in handler_records(handler, result):
+            # (handler_records refused records for a handler without an output topic)
+            await ctx.publish(handler.output, record, key=journal.input_key)  # type: ignore[arg-type]
         await self._complete(run, ctx)
 
     async def _complete(self, run: Run, ctx: Context) -> None:
@@ -195,7 +192,7 @@ def _new_journal(agent: str, request: RunRequest, pending: RunJournal | None) ->
     )  # fmt: skip
 
 
-def _records(result: object) -> Sequence[Record]:
-    if result is None:
-        return []
-    return [result] if isinstance(result, Record) else list(result)  # type: ignore[call-overload]
+def _keep_signal(journal: RunJournal, request: RunRequest) -> None:
+    """A signal waits in the journal until a wait takes it (the first of a name is kept)."""
+    if request.kind == SIGNAL and request.signal is not None:
+        journal.signals.setdefault(request.signal, request.payload or b"null")

@@ -243,7 +243,7 @@ class Executor:
             )
         ):
             return DONE
-        records = self._records(handler, result)
+        records = handler_records(handler, result)
         emit_cached, multi = self._outbox.emit_cached, handler.output_multi_type
         for i, record in enumerate(records):
             if not emit_cached(job, handler.output, record, job.raw_key, multi):  # type: ignore[arg-type]
@@ -252,28 +252,15 @@ class Executor:
 
     async def _invoke_async(self, call: Call, ctx: Context) -> None:
         handler = call.handler
-        records = self._records(handler, await handler.fn(call.event, ctx))  # type: ignore[misc]
+        records = handler_records(handler, await handler.fn(call.event, ctx))  # type: ignore[misc]
         await self._emit_rest(call.job, handler, records)
 
     async def _emit_rest(self, job: Job, handler: Handler, records: list[Record]) -> None:
         output = handler.output
-        if output is None:  # then there are no records: `_records` refuses them
+        if output is None:  # then there are no records: `handler_records` refuses them
             return
         for record in records:
             await self._outbox.emit(job, output, record, job.raw_key, handler.output_multi_type)
-
-    @staticmethod
-    def _records(handler: Handler, result: object) -> list[Record]:
-        """The handler's result as a list of records for its output topic."""
-        if result is None:
-            return []
-        records = [result] if isinstance(result, Record) else list(result)  # type: ignore[call-overload]
-        if records and handler.output is None:
-            raise HandlerOutputError(_NO_OUTPUT.format(handler.fn.__name__))
-        for record in records:
-            if not isinstance(record, Record):
-                raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
-        return records
 
     def _settled(self, job: Job) -> None:
         """Every record of the sealed job is acknowledged; a refused output dead-letters it."""
@@ -304,3 +291,16 @@ def _close_unstarted(awaitable: object) -> None:
             continue
         pending.extend(inspect.getcoroutinelocals(coroutine).values())
         coroutine.close()
+
+
+def handler_records(handler: Handler, result: object) -> list[Record]:
+    """A handler's result as a list of records for its output topic."""
+    if result is None:
+        return []
+    records = [result] if isinstance(result, Record) else list(result)  # type: ignore[call-overload]
+    if records and handler.output is None:
+        raise HandlerOutputError(_NO_OUTPUT.format(handler.fn.__name__))
+    for record in records:
+        if not isinstance(record, Record):
+            raise HandlerOutputError(f"handler returned {type(record).__name__}, not a Record")
+    return records
