@@ -2,24 +2,38 @@
 
 The public API: declare an `Agent`, handle events with a `Context`, describe events as
 `Record` contracts bound to Avro schemas, run agents in a `Worker`, publish from anywhere with
-a `Publisher`; `Agent(durable=True)` journals each run's steps (`ctx.step`).
+a `Publisher`; `Agent(durable=True)` journals each run's steps (`ctx.step`, `ctx.call`,
+`ctx.gather`, `ctx.wait_for`, `ctx.sleep`).
 """
 
 from hivebus.contracts import Record
-from hivebus.durable import DeterminismError, StepFailed  # (also registers durable agents)
+from hivebus.durable import (  # (also registers durable agents)
+    Callee,
+    CallTimedOut,
+    DeterminismError,
+    DurableContext,
+    Gathered,
+    StepFailed,
+    WaitTimedOut,
+)
 from hivebus.errors import ConfigError, HivebusError
 from hivebus.runtime import Agent, Context, Ordering, Publisher, Retry, Worker
 
 __all__ = [
     "Agent",
+    "CallTimedOut",
+    "Callee",
     "ConfigError",
     "Context",
     "DeterminismError",
+    "DurableContext",
+    "Gathered",
     "HivebusError",
     "Ordering",
     "Publisher",
     "Record",
     "Retry",
     "StepFailed",
+    "WaitTimedOut",
     "Worker",
 ]

@@ -89,7 +89,7 @@ def _show(args: argparse.Namespace) -> int:
         [str(s.seq + 1), s.name, s.outcome, f"{s.duration_ms:.1f} ms", str(s.attempts),
          f"{s.prompt_tokens}+{s.completion_tokens}" if s.llm_requests else "-",
          _brief(s.value) if s.outcome == "ok" else f"{s.error_type}: {s.error}"]
-        for s in journal.steps
+        for s in sorted(journal.steps, key=lambda step: step.seq)
     ]  # fmt: skip
     print()
     _table(["#", "STEP", "OUTCOME", "TOOK", "ATTEMPTS", "TOKENS", "RESULT"], rows)

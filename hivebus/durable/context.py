@@ -18,9 +18,12 @@ from random import random
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+from hivebus.contracts import Record
 from hivebus.durable import codec
 from hivebus.durable.blobs import inline_limit
+from hivebus.durable.calls import Callee
 from hivebus.durable.errors import DeterminismError, StepFailed, WaitTimedOut
+from hivebus.durable.gather import Branch, Call, Gathered, gather
 from hivebus.durable.message import StartingEvent
 from hivebus.durable.records import JournalStep
 from hivebus.durable.run import Deferred, Run, Suspended, stamp
@@ -139,9 +142,53 @@ class DurableContext(Context):
         retry: Retry | None = None,
         returns: type[Any] | None = None,
     ) -> T:
+        position = self._run.position
+        self._run.position += 1
+        return await self._step_at(position, name, fn, *args, retry=retry, returns=returns)
+
+    def call(
+        self,
+        callee: Callee,
+        request: Record,
+        *,
+        key: str | bytes | None = None,
+        timeout_s: float | None = None,
+    ) -> Call:
+        """A request to `callee` (declared in the agent's `calls`), sent once per run:
+        `await` it for the reply (`CallTimedOut` past `timeout_s`), or gather it with others.
+        The key defaults to the starting event's."""
+        return Call(self, callee, request, key, timeout_s)
+
+    def branch(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        retry: Retry | None = None,
+        returns: type[Any] | None = None,
+    ) -> Branch:
+        """A step for `gather`, run there alongside the other items (an LLM call among
+        several, say); journaled like `step`."""
+        return Branch(name, fn, args, retry, returns)
+
+    async def gather(
+        self, *items: Call | Branch, first: int | None = None, timeout_s: float | None = None
+    ) -> Gathered:
+        """Start every call and branch, then wait for all of them, or the `first` N to
+        succeed, or `timeout_s`; what did not finish is in `Gathered.missing`. A run waiting
+        on replies is suspended, holding nothing, like `wait_for`."""
+        return await gather(self, items, first=first, timeout_s=timeout_s)
+
+    async def _step_at(
+        self,
+        position: int,
+        name: str,
+        fn: Callable[..., Awaitable[T] | T],
+        *args: Any,
+        retry: Retry | None = None,
+        returns: type[Any] | None = None,
+    ) -> T:
         run = self._run
-        position = run.position
-        run.position += 1
         recorded = run.recorded(position)
         if recorded is not None:
             if recorded.name != name:

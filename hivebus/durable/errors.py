@@ -34,3 +34,7 @@ class StepFailed(HivebusError):
 
 class WaitTimedOut(HivebusError):
     """`ctx.wait_for` reached its timeout before the signal came (replayed like a step)."""
+
+
+class CallTimedOut(WaitTimedOut):
+    """`ctx.call` reached its timeout before the callee's reply came."""

@@ -4,12 +4,15 @@ The intake agent keeps the agent's name (its consumer group) and subscriptions; 
 it publishes a start request, keyed by the run id, to `hivebus.runs.<agent>` (in exactly-once
 mode in the same transaction as the event's offset). The run agent, `<agent>.runs`, consumes
 that inbox and executes each run (see runs.py). So a slow run holds no offset of the source
-topic, and a run's journal lives on the partition that its requests arrive on.
+topic, and a run's journal lives on the partition that its requests arrive on. An agent that
+calls others also gets `<agent>.replies`, which routes their replies back (see replies.py).
 """
 
 from __future__ import annotations
 
+from hivebus.durable.calls import Callee
 from hivebus.durable.records import RunRequest
+from hivebus.durable.replies import reply_router
 from hivebus.durable.run import stamp
 from hivebus.durable.runs import Runs
 from hivebus.durable.topics import runs_topic, topic_specs
@@ -22,7 +25,14 @@ START = "start"
 
 def expand(agent: Agent) -> list[Agent] | None:
     if not agent.durable:
+        if agent.calls:
+            raise ConfigError(f"Agent.calls of {agent.name!r} needs durable=True: calls are made "
+                              "from durable runs")  # fmt: skip
         return None
+    for callee in agent.calls:
+        if not isinstance(callee, Callee):
+            raise ConfigError(f"Agent.calls of {agent.name!r} takes hivebus.durable.Callee "
+                              f"declarations, got {type(callee).__name__}")  # fmt: skip
     if not agent.handlers:
         raise ConfigError(f"agent {agent.name!r} has no handlers: declare one with @agent.on")
     for handler in agent.handlers:
@@ -53,7 +63,9 @@ def expand(agent: Agent) -> list[Agent] | None:
     runs = Runs(agent)
     runner.partition_hooks += [runs.timers, runs.sweeper]
     runner.on(inbox, RunRequest)(runs.handle)
-    return [intake, runner]
+    if not agent.calls:
+        return [intake, runner]
+    return [intake, runner, reply_router(agent, agent.calls)]
 
 
 def start_request(run_id: str, message: Consumed) -> RunRequest:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from hivebus.contracts import Record
 from hivebus.durable.blobs import BlobStore
 from hivebus.durable.journal import JournalStore
 from hivebus.durable.records import JournalStep, RunJournal
+
+if TYPE_CHECKING:
+    from hivebus.durable.calls import Requests
 
 PENDING, RUNNING, SLEEPING, WAITING = "pending", "running", "sleeping", "waiting"
 COMPLETED, FAILED, PARKED, CANCELLED = "completed", "failed", "parked", "cancelled"
@@ -42,26 +46,34 @@ class Suspended(BaseException):
 
 class Run:
     def __init__(
-        self, journal: RunJournal, store: JournalStore, partition: int, blobs: BlobStore
+        self,
+        journal: RunJournal,
+        store: JournalStore,
+        partition: int,
+        blobs: BlobStore,
+        requests: Requests | None = None,
     ) -> None:
         self.journal = journal
         self.partition = partition
         self.blobs = blobs
+        self.requests = requests  # how its calls are sent (see calls.py)
         self.position = 0  # the next step the handler asks for
         self.deferred: list[Deferred] = []
         self._store = store
+        # By position: the branches of a gather finish, and are recorded, in any order.
+        self._steps = {step.seq: step for step in journal.steps}
 
     @property
     def id(self) -> str:
         return self.journal.run_id
 
     def recorded(self, position: int) -> JournalStep | None:
-        steps = self.journal.steps
-        return steps[position] if position < len(steps) else None
+        return self._steps.get(position)
 
     async def record(self, step: JournalStep) -> None:
         """Append a finished step and wait until the journal holding it is acknowledged."""
         self.journal.steps.append(step)
+        self._steps[step.seq] = step
         await self.save()
 
     async def end(self, state: str, detail: str | None = None) -> None:

@@ -17,6 +17,7 @@ import logging
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.durable.blobs import BlobStore
+from hivebus.durable.calls import Requests
 from hivebus.durable.context import DurableContext
 from hivebus.durable.errors import DeterminismError
 from hivebus.durable.journal import JournalStore
@@ -61,6 +62,7 @@ class Runs:
         self._serde: Serde | None = None
         self._producer: AsyncProducer | None = None
         self._blobs: BlobStore | None = None
+        self._requests: Requests | None = None
 
     def blobs(self) -> BlobStore:
         self.store()
@@ -76,6 +78,9 @@ class Runs:
                 asyncio.get_running_loop(),
             )
             self._blobs = BlobStore(blobs_topic(self.agent.name), self._producer)
+            self._requests = Requests(
+                self.agent.name, self.agent.calls, self._producer, self._serde
+            )
             self._store = JournalStore(
                 journal_topic(self.agent.name),
                 serde=self._serde, producer=self._producer, log=self.log,
@@ -120,7 +125,7 @@ class Runs:
             self.log.info("%s for run %s, which is %s: nothing to do",
                           request.kind, request.run_id, journal.state)  # fmt: skip
             return
-        run = Run(journal, store, ctx.partition, self.blobs())
+        run = Run(journal, store, ctx.partition, self.blobs(), self._requests)
         if request.kind == CANCEL:
             self.timers.cancel(run.id)
             await run.end(CANCELLED, "cancelled")
@@ -159,6 +164,7 @@ class Runs:
             if ctx.attempt >= self.agent.retry.attempts:
                 await run.end(FAILED, f"{type(error).__name__}: {error}")
             raise
+        ctx.caused_by(_started_by(journal))  # not by the request that woke the run
         for deferred in run.deferred:
             await ctx.publish(deferred.topic, deferred.record, key=deferred.key,
                               multi_type=deferred.multi_type)  # fmt: skip
@@ -190,6 +196,12 @@ def _new_journal(agent: str, request: RunRequest, pending: RunJournal | None) ->
         input_value=request.value, input_headers=request.headers,
         signals=pending.signals if pending is not None else {}, started_at=now, updated_at=now,
     )  # fmt: skip
+
+
+def _started_by(journal: RunJournal) -> list[tuple[str, bytes]]:
+    """The starting event's headers, stamped with the run: what the run's events link to."""
+    headers = [(name, value) for name, value in journal.input_headers.items() if name != "ce_runid"]
+    return [*headers, ("ce_runid", journal.run_id.encode())]
 
 
 def _keep_signal(journal: RunJournal, request: RunRequest) -> None:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 E = TypeVar("E", bound=Record)
 HandlerResult = Record | Sequence[Record] | None
-HandlerFn = Callable[[E, "Context"], Awaitable[HandlerResult] | HandlerResult]
+C = TypeVar("C", bound="Context")  # a capability's own Context (DurableContext, say)
+HandlerFn = Callable[[E, C], Awaitable[HandlerResult] | HandlerResult]
 
 GUARANTEES = ("at_least_once", "exactly_once")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -49,7 +50,7 @@ class PartitionHooks(Protocol):
 class Handler:
     topic: str  # exact name or pattern, as the user wrote it
     event_type: type[Record]
-    fn: HandlerFn[Any]
+    fn: HandlerFn[Any, Any]
     output: str | None
     pattern: re.Pattern[str] | None
     is_async: bool = True
@@ -87,6 +88,9 @@ class Agent:
     # Each handled event starts a run: steps journaled in Kafka, replayed after a crash
     # (hivebus.durable; handlers must be `async def`).
     durable: bool = False
+    # The agents a durable agent's runs call with `ctx.call` (`hivebus.durable.Callee`s): the
+    # worker reads their reply topics and routes each reply back to its run.
+    calls: list[Any] = field(default_factory=list)
     # Topics the worker creates (if missing) before the agent starts: system topics of the
     # capabilities an agent uses, or its own outputs.
     topics: list[TopicSpec] = field(default_factory=list)
@@ -124,7 +128,7 @@ class Agent:
         *,
         output: str | None = None,
         output_multi_type: bool = False,
-    ) -> Callable[[HandlerFn[E]], HandlerFn[E]]:
+    ) -> Callable[[HandlerFn[E, C]], HandlerFn[E, C]]:
         """Register a handler for `event_type` records on a topic or topic pattern.
 
         Records the handler returns are published to `output`, keyed like the input. An
@@ -137,7 +141,7 @@ class Agent:
             raise ConfigError(f"{event_type!r} is not a contract (a hivebus Record subclass)")
         pattern = compile_subscription(topic)
 
-        def register(fn: HandlerFn[E]) -> HandlerFn[E]:
+        def register(fn: HandlerFn[E, C]) -> HandlerFn[E, C]:
             is_async = inspect.iscoroutinefunction(fn)
             self.handlers.append(
                 Handler(

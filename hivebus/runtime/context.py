@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 from hivebus.contracts import EventMeta, Record, parse_headers
+from hivebus.contracts.headers import Headers
 from hivebus.runtime.attempts import attempt
 from hivebus.runtime.backoff import Retry
 
@@ -80,6 +81,12 @@ class Context:
         await self._outbox.emit(
             self._job, topic, record, self._job.raw_key if key is None else key, multi_type
         )
+
+    def caused_by(self, headers: Headers) -> None:
+        """Link the events published from here on to the event with these headers instead
+        of the input (a durable run's results to the event that started the run)."""
+        self._job.headers = headers
+        self._meta = False
 
     async def acknowledged(self) -> None:
         """Wait until every event published for this input so far is acknowledged by the
