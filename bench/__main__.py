@@ -54,7 +54,7 @@ def main() -> int:
     if "latency" in chosen:
         add(latency.run([s for s in systems if s is not runners.RAW_BYTES], quick=args.quick))
     if "durable" in chosen:
-        add(durable.run(rounds=1 if args.quick else 2))
+        add(durable.run(rounds=1 if args.quick else 2, peers=not args.no_peers))
     results["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -5,6 +5,13 @@ in a plain agent and in a durable one (at-least-once and exactly-once), 100 runs
 Reported: the time one `await ctx.step(...)` takes, p50 and p99, in each agent, the
 overhead over the plain agent (the journal write, acknowledged before the run goes on), and
 runs/s from the first event consumed to the last result.
+
+Then the same 14-step run in the peers, each in its own virtual environment as
+bench/peers/README.md describes: Restate (`restate`: `ctx.run_typed` per step, journaled by
+the Restate server) and DBOS (`dbos` on SQLite, `dbos-postgres` on a throwaway PostgreSQL
+cluster: `@DBOS.step()` per step, recorded in its system database). Their step time is the
+same `await` around one step, their runs/s from the first run started to the last result. A
+peer that cannot run here is reported with its error.
 """
 
 from __future__ import annotations
@@ -15,18 +22,26 @@ import time
 import uuid
 from typing import Any
 
+from bench import runners
 from bench.contracts import Job, JobResult
 from hivebus import Agent, Context, Publisher
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.testing.worker import running
 
 STEPS = 14
+PEERS = [
+    runners.System("restate", "bench.peers.restate_durable", "restate"),
+    runners.System("dbos", "bench.peers.dbos_durable", "dbos"),
+    runners.System("dbos-postgres", "bench.peers.dbos_durable", "dbos"),
+]
 
 
-def run(runs: int = 100, rounds: int = 2, say: Any = print) -> dict[str, Any]:
+def run(runs: int = 100, rounds: int = 2, say: Any = print, peers: bool = True) -> dict[str, Any]:
     say(f"(d) durable runs: {runs} runs at once, {STEPS} steps each, {rounds} round(s)")
-    modes = {"plain": {}, "durable": {"durable": True},
-             "durable-eos": {"durable": True, "guarantee": "exactly_once"}}  # fmt: skip
+    modes: dict[str, dict[str, Any]] = {
+        "plain": {}, "durable": {"durable": True},
+        "durable-eos": {"durable": True, "guarantee": "exactly_once"},
+    }  # fmt: skip
     samples: dict[str, dict[str, list[float]]] = {m: {"step": [], "rate": []} for m in modes}
     for round_no in range(1, rounds + 1):
         for mode, options in modes.items():
@@ -48,6 +63,8 @@ def run(runs: int = 100, rounds: int = 2, say: Any = print) -> dict[str, Any]:
             systems[mode][f"overhead_{q}_ms"] = (
                 systems[mode][f"step_{q}_ms"] - systems["plain"][f"step_{q}_ms"]
             )
+    for peer in PEERS if peers else []:
+        systems[peer.name] = _peer(peer, runs, rounds, say)
     return {"workload": "durable", "runs": runs, "steps": STEPS, "rounds": rounds,
             "systems": systems}  # fmt: skip
 
@@ -89,6 +106,23 @@ async def _measure(runs: int, options: dict[str, Any]) -> tuple[list[float], flo
                 await publisher.publish(source, job, key=job.key)
         await asyncio.wait_for(done.wait(), timeout=300)
     return step_times, runs / (clock["last"] - clock["first"])
+
+
+def _peer(peer: runners.System, runs: int, rounds: int, say: Any) -> dict[str, Any]:
+    """One peer's rounds in its own venv; the same figures as a hivebus mode, or an error."""
+    config = {"runs": runs, "steps": STEPS, "rounds": rounds}
+    result = runners.run(peer, "durable", config, timeout_s=300.0 * rounds)
+    if "error" in result or not result.get("step_ms"):
+        error = result.get("error") or result.get("unsupported") or "no result"
+        say(f"    (d) {peer.name:<12} failed: {error}")
+        return {"error": str(error)}
+    steps = [ms / 1000 for ms in result["step_ms"]]
+    rates = [float(r) for r in result["runs_per_s"]]
+    p50, p99, rate = 1000 * _q(steps, 0.5), 1000 * _q(steps, 0.99), statistics.median(rates)
+    say(f"    (d) {rounds} round(s) {peer.name:<14} step p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+        f"  {rate:7.1f} runs/s")  # fmt: skip
+    return {"step_p50_ms": p50, "step_p99_ms": p99, "runs_per_s": rate,
+            "rounds_runs_per_s": rates}  # fmt: skip
 
 
 def _tool(n: int) -> dict[str, int]:
