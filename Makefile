@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install hivebus with its dev tools
 
-run: $(STAMP) ## start the local stack and run the seed example (fraud + compliance agents) on it
+run: $(STAMP) ## start the local stack and run the examples on it (fraud + compliance; durable research)
 	$(BIN)/hivebus dev up
 	$(BIN)/hivebus dev demo
+	$(BIN)/hivebus dev demo research
 
 test: $(STAMP) ## unit and integration tests (starts the local stack if none is running)
 	$(BIN)/pytest -ra

@@ -51,3 +51,27 @@ class ComplianceDecision(Record, avsc=SCHEMAS / "compliance" / "ComplianceDecisi
     risk: float
     rationale: str
     model: str
+
+
+class LeadRequest(Record, avsc=SCHEMAS / "research" / "LeadRequest.avsc"):
+    id: str
+    topic: str
+    market: str
+    requested_by: str
+
+
+class Lead(Record, avsc=None):
+    """One company found (nested in `LeadReport`; bound through it)."""
+
+    company: str
+    url: str
+    why: str
+
+
+class LeadReport(Record, avsc=SCHEMAS / "research" / "LeadReport.avsc"):
+    request_id: str
+    topic: str
+    leads: list[Lead]
+    summary: str
+    approved_by: str
+    model: str

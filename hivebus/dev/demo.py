@@ -58,7 +58,7 @@ def run(agents_dir: Path, count: int = 30, say: Say = print) -> Outcome:
     log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "demo-worker.log"
     worker = _start_worker(agents_dir, log, say)
     try:
-        _wait_for_agents(serde, worker, say)
+        wait_for_agents(serde, worker, say)
         v1 = [_transaction(contracts.TransactionV1, f"v1-{i:04d}", i) for i in range(count)]
         say(f"\n== publishing {count} transactions written with contract v1 ==")
         asyncio.run(_publish(v1, "bank-core-v1"))
@@ -130,7 +130,10 @@ def _start_worker(agents_dir: Path, log: Path, say: Say) -> subprocess.Popen[byt
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _wait_for_agents(serde: Serde, worker: subprocess.Popen[bytes], say: Say) -> None:
+def wait_for_agents(
+    serde: Serde, worker: subprocess.Popen[bytes], say: Say, names: tuple[str, ...] = AGENTS
+) -> None:
+    """Wait until each of `names` has a live instance in the directory, and say so."""
     from datetime import UTC, datetime
 
     deadline = time.monotonic() + 60
@@ -138,9 +141,9 @@ def _wait_for_agents(serde: Serde, worker: subprocess.Popen[bytes], say: Say) ->
         if worker.poll() is not None:
             raise RuntimeError(f"the worker exited with {worker.returncode}; see its log")
         views = read_directory(serde, timeout_s=5)
-        live = [n for n in AGENTS if n in views and views[n].live_instances(datetime.now(UTC))]
-        if len(live) == len(AGENTS):
-            for name in AGENTS:
+        live = [n for n in names if n in views and views[n].live_instances(datetime.now(UTC))]
+        if len(live) == len(names):
+            for name in names:
                 latest = views[name].latest
                 say(f"live: {name} v{latest.version} subscribes {', '.join(latest.subscriptions)}")
             return

@@ -17,14 +17,17 @@ def _models() -> list[type[Record]]:
     found = [
         value
         for value in vars(module).values()
-        if inspect.isclass(value) and issubclass(value, Record) and value is not Record
+        if inspect.isclass(value)
+        and issubclass(value, Record)
+        and value is not Record
+        and value.__name__ != "Lead"  # nested in LeadReport, checked through it
     ]
     return [*found, AgentAnnouncement]
 
 
 def test_every_model_matches_its_contract() -> None:
     models = _models()
-    assert len(models) == 5
+    assert len(models) == 7
     for model in models:
         assert check_drift(model) == [], model.__name__
 
