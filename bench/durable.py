@@ -4,7 +4,9 @@ The same 14-step handler (each step a trivial function, so the time is the journ
 in a plain agent and in a durable one (at-least-once and exactly-once), 100 runs at once.
 Reported: the time one `await ctx.step(...)` takes, p50 and p99, in each agent, the
 overhead over the plain agent (the journal write, acknowledged before the run goes on), and
-runs/s from the first event consumed to the last result.
+runs/s from the first event consumed to the last result. With 100 runs at once on two cores
+a step's time is mostly its wait in line (for the loop, the producer, the broker); so each
+system also runs 10 runs one at a time, whose step p50 is what one journal write costs.
 
 Then the same 14-step run in the peers, each in its own virtual environment as
 bench/peers/README.md describes: Restate (`restate`: `ctx.run_typed` per step, journaled by
@@ -29,6 +31,7 @@ from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.testing.worker import running
 
 STEPS = 14
+SOLO_RUNS = 10  # one at a time
 PEERS = [
     runners.System("restate", "bench.peers.restate_durable", "restate"),
     runners.System("dbos", "bench.peers.dbos_durable", "dbos"),
@@ -58,6 +61,10 @@ def run(runs: int = 100, rounds: int = 2, say: Any = print, peers: bool = True) 
         }
         for mode, s in samples.items()
     }
+    for mode, options in modes.items():
+        steps, _ = asyncio.run(_measure(SOLO_RUNS, options, at_once=1))
+        systems[mode]["solo_step_p50_ms"] = 1000 * _q(steps, 0.5)
+        say(f"    (d) one at a time {mode:<12} step p50 {_q(steps, 0.5) * 1000:6.2f} ms")
     for mode in ("durable", "durable-eos"):
         for q in ("p50", "p99"):
             systems[mode][f"overhead_{q}_ms"] = (
@@ -65,11 +72,17 @@ def run(runs: int = 100, rounds: int = 2, say: Any = print, peers: bool = True) 
             )
     for peer in PEERS if peers else []:
         systems[peer.name] = _peer(peer, runs, rounds, say)
+        solo = _peer(peer, 1, SOLO_RUNS, say)
+        if "step_p50_ms" in solo:
+            systems[peer.name]["solo_step_p50_ms"] = solo["step_p50_ms"]
     return {"workload": "durable", "runs": runs, "steps": STEPS, "rounds": rounds,
             "systems": systems}  # fmt: skip
 
 
-async def _measure(runs: int, options: dict[str, Any]) -> tuple[list[float], float]:
+async def _measure(
+    runs: int, options: dict[str, Any], at_once: int | None = None
+) -> tuple[list[float], float]:
+    """Step times and runs/s of `runs` runs, published `at_once` at a time (all by default)."""
     tag = uuid.uuid4().hex[:8]
     source, output = f"bench.durable.{tag}", f"bench.durable-out.{tag}"
     ensure_topics(admin_client(), [TopicSpec(source, 3), TopicSpec(output, 3)])
@@ -95,16 +108,19 @@ async def _measure(runs: int, options: dict[str, Any]) -> tuple[list[float], flo
     async def seen(result: JobResult, ctx: Context) -> None:
         nonlocal finished
         finished += 1
-        if finished >= runs:
+        if finished >= wave:
             clock["last"] = time.perf_counter()
             done.set()
 
-    async with running([agent, counter]):
-        async with Publisher("bench-durable") as publisher:
-            for i in range(runs):
+    wave = at_once or runs
+    async with running([agent, counter]), Publisher("bench-durable") as publisher:
+        for start in range(0, runs, wave):
+            finished = 0
+            done.clear()
+            for i in range(start, min(runs, start + wave)):
                 job = Job(id=f"run-{i}", key=f"k{i}", seq=0, delay_ms=0, sent_at_us=0)
                 await publisher.publish(source, job, key=job.key)
-        await asyncio.wait_for(done.wait(), timeout=300)
+            await asyncio.wait_for(done.wait(), timeout=300)
     return step_times, runs / (clock["last"] - clock["first"])
 
 

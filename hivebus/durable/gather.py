@@ -124,8 +124,10 @@ async def gather(
     timeout_s: float | None = None,
 ) -> Gathered:
     n = len(items)
+    if n == 0:
+        return Gathered([])
     need = n if first is None else first
-    if not 1 <= need <= max(n, 1):
+    if not 1 <= need <= n:
         raise ConfigError(f"gather(first={first}) needs 1 <= first <= {n} (the items given)")
     run = ctx._run
     for item in items:
@@ -137,8 +139,6 @@ async def gather(
             _requests(run).check(item.callee)
     base = run.position
     run.position = base + n + 2
-    if n == 0:
-        return Gathered([])
     outcome = run.recorded(base + n + 1)
     if outcome is not None:  # it ended in an earlier execution: the same items count
         return await _replay(ctx, items, base)

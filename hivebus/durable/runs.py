@@ -45,6 +45,9 @@ from hivebus.runtime import Agent, Context
 from hivebus.runtime.executor import handler_records
 
 START, WAKE, RESUME, SIGNAL, CANCEL = "start", "wake", "resume", "signal", "cancel"
+# A run waits on each journal write, so no linger (batches still form while writes are in
+# flight), and its acknowledgement is served this soon (see producer.py): 2.3 -> 1.2 ms here.
+JOURNAL_PRODUCER, JOURNAL_POLL_S = {"linger.ms": 0}, 0.0005
 
 
 class Runs:
@@ -74,8 +77,9 @@ class Runs:
         if self._store is None:
             self._serde = Serde(registry_client())
             self._producer = AsyncProducer(
-                producer_config(f"hivebus-journal-{self.agent.name}"),
+                producer_config(f"hivebus-journal-{self.agent.name}", JOURNAL_PRODUCER),
                 asyncio.get_running_loop(),
+                poll_interval_s=JOURNAL_POLL_S,
             )
             self._blobs = BlobStore(blobs_topic(self.agent.name), self._producer)
             self._requests = Requests(

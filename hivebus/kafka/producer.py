@@ -29,12 +29,22 @@ class DeliveryError(HivebusError):
 
 
 class AsyncProducer:
-    def __init__(self, config: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        poll_interval_s: float = POLL_INTERVAL_S,
+    ) -> None:
+        """`poll_interval_s`: how soon after a produce its report may be served; shorter for a
+        producer whose every record is waited on (a durable run's journal), at the cost of
+        more wake-ups of the loop while records are in flight."""
         try:
             self._producer = Producer(config)
         except KafkaException as error:
             raise ConfigError(f"invalid producer configuration: {error}") from None
         self._loop = loop
+        self._interval = poll_interval_s
         self._timer: asyncio.TimerHandle | None = None
 
     def produce(
@@ -57,7 +67,7 @@ class AsyncProducer:
         except BufferError:
             self._produce_when_room(topic, value, key, headers, on_delivery, partition)
         if self._timer is None:
-            self._timer = self._loop.call_later(POLL_INTERVAL_S, self._poll)
+            self._timer = self._loop.call_later(self._interval, self._poll)
 
     def _produce_when_room(
         self,
@@ -124,4 +134,4 @@ class AsyncProducer:
         self._timer = None
         self._producer.poll(0)  # delivery callbacks run here, on the loop
         if len(self._producer):
-            self._timer = self._loop.call_later(POLL_INTERVAL_S, self._poll)
+            self._timer = self._loop.call_later(self._interval, self._poll)
