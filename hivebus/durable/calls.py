@@ -17,7 +17,7 @@ from hivebus.errors import ConfigError
 from hivebus.kafka.producer import AsyncProducer
 
 _PREFIX = "call:"
-REPLY = "hivebus:reply@"  # + the position of the call: the signal its reply becomes
+REPLY = "hivebus:reply@"  # + "<position of the call>/<the reply's ce_id>": a reply's signal
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,18 @@ class Callee:
             raise ConfigError("Callee needs a request topic and a reply_topic")
         if not (isinstance(self.returns, type) and issubclass(self.returns, Record)):
             raise ConfigError(f"Callee.returns must be a contract (a Record), got {self.returns!r}")
+
+
+def reply_signal(position: int, reply_id: str) -> str:
+    """The signal a reply to the call at `position` becomes; one per reply, so a request
+    that many answer (an opportunity, to bidders) keeps every answer."""
+    return f"{REPLY}{position}/{reply_id}"
+
+
+def replies_to(signals: dict[str, bytes], position: int) -> list[str]:
+    """The signals of the replies to the call at `position`, in the order they came."""
+    prefix = f"{REPLY}{position}/"
+    return [name for name in signals if name.startswith(prefix)]
 
 
 def call_id(agent: str, run_id: str, position: int) -> str:

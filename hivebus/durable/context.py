@@ -22,6 +22,7 @@ from hivebus.contracts import Record
 from hivebus.durable import codec
 from hivebus.durable.blobs import inline_limit
 from hivebus.durable.calls import Callee
+from hivebus.durable.collect import collect
 from hivebus.durable.errors import DeterminismError, StepFailed, WaitTimedOut
 from hivebus.durable.gather import Branch, Call, Gathered, gather
 from hivebus.durable.message import StartingEvent
@@ -178,6 +179,24 @@ class DurableContext(Context):
         succeed, or `timeout_s`; what did not finish is in `Gathered.missing`. A run waiting
         on replies is suspended, holding nothing, like `wait_for`."""
         return await gather(self, items, first=first, timeout_s=timeout_s)
+
+    async def collect(
+        self,
+        callee: Callee,
+        request: Record,
+        *,
+        key: str | bytes | None = None,
+        count: int | None = None,
+        until: Callable[[list[Any]], bool] | None = None,
+        timeout_s: float | None = None,
+    ) -> list[Any]:
+        """Send `request` once and take the replies of everyone who answers it (bids, say),
+        in the order they came, until `count` have, or `until(replies)` is true, or
+        `timeout_s` passes; suspended, holding nothing, while it waits. The outcome is
+        journaled: a replay gets the same list."""
+        return await collect(
+            self, callee, request, key=key, count=count, until=until, timeout_s=timeout_s
+        )
 
     async def _step_at(
         self,

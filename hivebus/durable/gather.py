@@ -10,44 +10,32 @@ finished in, and an item that did not count is not run again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from hivebus.contracts import Record
 from hivebus.durable import codec
-from hivebus.durable.calls import REPLY, Callee
+from hivebus.durable.calls import Callee, replies_to
 from hivebus.durable.errors import CallTimedOut, StepFailed
-from hivebus.durable.run import Suspended, stamp
+from hivebus.durable.run import Suspended
+from hivebus.durable.waiting import (
+    Journaled,
+    deadline_after,
+    encoded,
+    passed,
+    requests_of,
+    same,
+    time_left,
+    unreachable,
+)
 from hivebus.errors import ConfigError
 from hivebus.runtime import Retry
 
 if TYPE_CHECKING:
-    from hivebus.durable.calls import Requests
     from hivebus.durable.run import Run
-    from hivebus.kafka.records import Consumed
 
 DEADLINE, OUTCOME = "hivebus:gather", "hivebus:gathered"
-
-
-class DurableContext(Protocol):
-    """What a gather needs of the durable context (context.py), which offers `gather`."""
-
-    _run: Run
-
-    @property
-    def message(self) -> Consumed: ...
-
-    async def _step_at(
-        self,
-        position: int,
-        name: str,
-        fn: Callable[..., Any],
-        *args: Any,
-        retry: Retry | None = None,
-        returns: type[Any] | None = None,
-    ) -> Any: ...
 
 
 class Call:
@@ -58,7 +46,7 @@ class Call:
 
     def __init__(
         self,
-        ctx: DurableContext,
+        ctx: Journaled,
         callee: Callee,
         request: Record,
         key: str | bytes | None,
@@ -117,7 +105,7 @@ class Gathered:
 
 
 async def gather(
-    ctx: DurableContext,
+    ctx: Journaled,
     items: Sequence[Item],
     *,
     first: int | None = None,
@@ -136,7 +124,7 @@ async def gather(
                 f"gather takes ctx.call(...) and ctx.branch(...) items, got {type(item).__name__}"
             )
         if isinstance(item, Call):
-            _requests(run).check(item.callee)
+            requests_of(run).check(item.callee)
     base = run.position
     run.position = base + n + 2
     outcome = run.recorded(base + n + 1)
@@ -146,31 +134,32 @@ async def gather(
         if isinstance(item, Call):
             key = ctx.message.key() if item.key is None else item.key
             name, started = f"hivebus:call:{item.callee.topic}", run.journal.input_headers
-            await ctx._step_at(base + i, name, _requests(run).send, run.id, started, base + i,
+            await ctx._step_at(base + i, name, requests_of(run).send, run.id, started, base + i,
                                item.callee, item.request, key)  # fmt: skip
     tasks = {
         i: await _branch(ctx, base + i, item) for i, item in enumerate(items)
         if isinstance(item, Branch)
     }  # fmt: skip
     try:
-        deadline = await ctx._step_at(base + n, DEADLINE, _deadline, timeout_s)
+        deadline = await ctx._step_at(base + n, DEADLINE, deadline_after, timeout_s)
         gathered = await _wait(run, items, base, tasks, need, deadline)
     finally:
         for task in tasks.values():
             task.cancel()
     replies = {
-        str(i): list(_encoded(gathered.results[i]))
+        str(i): list(encoded(gathered.results[i]))
         for i in gathered.done
         if isinstance(items[i], Call)
     }
     for i in range(n):
-        run.journal.signals.pop(f"{REPLY}{base + i}", None)
+        for name in replies_to(run.journal.signals, base + i):
+            del run.journal.signals[name]
     summary = {"done": gathered.done, "failed": sorted(gathered.errors), "replies": replies}
-    await ctx._step_at(base + n + 1, OUTCOME, _same, summary)
+    await ctx._step_at(base + n + 1, OUTCOME, same, summary)
     return gathered
 
 
-async def _branch(ctx: DurableContext, position: int, item: Branch) -> asyncio.Future[Any]:
+async def _branch(ctx: Journaled, position: int, item: Branch) -> asyncio.Future[Any]:
     """A branch at work (a task), or, when its step is recorded, its replayed result: at
     once, so a gather past its deadline still counts the branches that had finished."""
     work = ctx._step_at(position, item.name, item.fn, *item.args, retry=item.retry,
@@ -200,9 +189,10 @@ async def _wait(
             if i in gathered.done or i in gathered.errors:
                 continue
             if isinstance(item, Call):
-                payload = run.journal.signals.get(f"{REPLY}{base + i}")
-                if payload is not None:
-                    gathered.results[i] = await _requests(run).reply(payload, item.callee)
+                came = replies_to(run.journal.signals, base + i)
+                if came:  # the first that came (a request many answer: see collect.py)
+                    payload = run.journal.signals[came[0]]
+                    gathered.results[i] = await requests_of(run).reply(payload, item.callee)
                     gathered.done.append(i)
             elif tasks[i].done():
                 error = tasks[i].exception()
@@ -214,7 +204,7 @@ async def _wait(
                     gathered.results[i] = tasks[i].result()
                     gathered.done.append(i)
         settled = len(gathered.done) + len(gathered.errors)
-        late = deadline is not None and datetime.now(UTC) >= datetime.fromisoformat(deadline)
+        late = passed(deadline)
         if len(gathered.done) >= need or settled == n or late:
             gathered.done.sort()
             ended = {*gathered.done, *gathered.errors}
@@ -222,7 +212,7 @@ async def _wait(
             return gathered
         running = [task for task in tasks.values() if not task.done()]
         if running:  # branches still at work here: wait for one, or the deadline
-            await asyncio.wait(running, timeout=_left(deadline), return_when="FIRST_COMPLETED")
+            await asyncio.wait(running, timeout=time_left(deadline), return_when="FIRST_COMPLETED")
             continue
         calls = [i for i, it in enumerate(items) if isinstance(it, Call) and i not in gathered.done]
         more = f"{len(calls)} more {'reply' if len(calls) == 1 else 'replies'}"
@@ -232,9 +222,9 @@ async def _wait(
         raise Suspended(deadline, waiting_for=f"{waiting}@{base + n + 1}")
 
 
-async def _replay(ctx: DurableContext, items: Sequence[Item], base: int) -> Gathered:
+async def _replay(ctx: Journaled, items: Sequence[Item], base: int) -> Gathered:
     n = len(items)
-    summary = await ctx._step_at(base + n + 1, OUTCOME, _unreachable)
+    summary = await ctx._step_at(base + n + 1, OUTCOME, unreachable)
     gathered = Gathered([None] * n, done=list(summary["done"]))
     failed = set(summary["failed"])
     for i, item in enumerate(items):
@@ -244,37 +234,9 @@ async def _replay(ctx: DurableContext, items: Sequence[Item], base: int) -> Gath
         elif isinstance(item, Branch) and (i in gathered.done or i in failed):
             try:
                 gathered.results[i] = await ctx._step_at(
-                    base + i, item.name, _unreachable, returns=item.returns
+                    base + i, item.name, unreachable, returns=item.returns
                 )
             except StepFailed as error:
                 gathered.errors[i] = error
     gathered.missing = [i for i in range(n) if i not in gathered.done and i not in failed]
     return gathered
-
-
-def _requests(run: Run) -> Requests:
-    assert run.requests is not None, "Runs gives every run its agent's Requests"
-    return run.requests
-
-
-def _encoded(value: Any) -> tuple[str, str]:
-    kind, data = codec.encode(value)
-    return kind, data.decode()
-
-
-def _deadline(timeout_s: float | None) -> str | None:
-    return None if timeout_s is None else stamp(datetime.now(UTC) + timedelta(seconds=timeout_s))
-
-
-def _left(deadline: str | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.0, (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds())
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _unreachable() -> Awaitable[Any]:
-    raise AssertionError("a recorded step is replayed, never run")

@@ -9,7 +9,7 @@ Every other event on those topics (replies to someone else) is passed over.
 from __future__ import annotations
 
 from hivebus.contracts import EventMeta, Record, parse_headers
-from hivebus.durable.calls import REPLY, Callee, parse_call_id
+from hivebus.durable.calls import Callee, parse_call_id, reply_signal
 from hivebus.durable.records import RunRequest
 from hivebus.durable.run import stamp
 from hivebus.durable.topics import runs_topic
@@ -29,11 +29,11 @@ def reply_router(agent: Agent, callees: list[Callee]) -> Agent:
     async def forward(reply: Record, ctx: Context) -> None:
         meta: EventMeta | None = parse_headers(ctx.message.headers())
         found = parse_call_id(meta.causation_id or "", agent.name) if meta else None
-        if found is None:
+        if meta is None or found is None:
             return
         run_id, position = found
         request = RunRequest(
-            run_id=run_id, kind=SIGNAL, signal=f"{REPLY}{position}",
+            run_id=run_id, kind=SIGNAL, signal=reply_signal(position, meta.id),
             payload=ctx.message.value(), requested_at=stamp(),
         )  # fmt: skip
         await ctx.publish(inbox, request, key=run_id)

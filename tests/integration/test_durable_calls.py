@@ -16,7 +16,7 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hivebus import Agent, Callee, Context, DurableContext, Gathered
+from hivebus import Agent, Callee, Context, DurableContext, Gathered, Retry
 from hivebus.contracts import Serde
 from hivebus.dev import Endpoints
 from hivebus.durable.reader import read_journals as journals
@@ -186,3 +186,45 @@ async def test_gather_returns_the_first_n_or_what_came_by_its_deadline_and_repla
         f"hivebus:call:{requests}", f"hivebus:call:{requests}", "local",
         f"hivebus:call:{durable_requests}", "hivebus:gather", "hivebus:gathered", "after",
     ]  # fmt: skip
+
+
+async def test_collect_takes_every_answer_to_one_request_until_enough_and_replays_the_same(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "collect")[0], topics(admin, "collect-out")[0]
+    requests, replies = topics(admin, "c-req")[0], topics(admin, "c-bid")[0]
+    bidding = Callee(requests, reply_topic=replies, returns=Pong)
+    name = unique_name("collector")
+    agent = Agent(name, durable=True, calls=[bidding], retry=Retry(attempts=2, backoff_s=0.05))
+    collected: dict[str, list[list[str]]] = {}
+
+    @agent.on(source, Ping, output=output)
+    async def handle(ping: Ping, ctx: DurableContext) -> Pong:
+        count, timeout = (3, 600.0) if ping.payload == "count" else (None, 4.0)
+        got = await ctx.collect(bidding, Ping(id=ping.id, key=ping.key, seq=0),
+                                count=count, timeout_s=timeout)  # fmt: skip
+        collected.setdefault(ping.id, []).append([r.handled_by for r in got])
+        if ctx.attempt == 1:
+            raise RuntimeError("fail once after the collect: the retry replays it")
+        return Pong(id=ping.id, key=ping.key, seq=0, handled_by=",".join(r.handled_by for r in got))
+
+    bidders = []
+    for n in range(5):  # five agents answer every request
+        bidder = Agent(unique_name(f"bidder{n}"))
+
+        @bidder.on(requests, Ping, output=replies)
+        async def bid(request: Ping, ctx: Context, n: int = n) -> Pong:
+            return Pong(id=request.id, key=request.key, seq=0, handled_by=f"b{n}")
+
+        bidders.append(bidder)
+    serde = Serde(registry)
+    async with running([agent, *bidders]):
+        await publish(source, [Ping(id="count", key="k1", seq=0, payload="count"),
+                               Ping(id="deadline", key="k2", seq=0)])  # fmt: skip
+        got = await read_events(serde, output, Pong, 2, timeout_s=60)
+
+    by_id = {r.event.id: r.event.handled_by.split(",") for r in got}
+    assert len(by_id["count"]) == 3 and len(set(by_id["count"])) == 3  # the first three
+    assert sorted(by_id["deadline"]) == [f"b{n}" for n in range(5)]  # all that came in time
+    for attempts in collected.values():  # the retry got the very same list
+        assert len(attempts) == 2 and attempts[0] == attempts[1]
