@@ -182,3 +182,30 @@ def emit(result: dict[str, Any]) -> None:
 
 def unsupported(system: str, workload: str, reason: str) -> None:
     emit({"system": system, "workload": workload, "unsupported": reason})
+
+
+@dataclass(frozen=True)
+class DurableConfig:
+    """What a durable-workload runner is asked for (see bench/durable.py)."""
+
+    system: str
+    runs: int
+    rounds: int
+    timeout_s: float
+    steps: int
+
+
+def durable_config(argv: list[str], module: str, systems: tuple[str, ...]) -> DurableConfig:
+    """Parse `durable '<config json>'` for a durable-workload runner; logs to stderr."""
+    sys.stdout = sys.stderr
+    logging.basicConfig(stream=sys.stderr, level=LOGLEVEL)
+    if len(argv) != 2 or argv[0] != "durable":
+        raise SystemExit(f"usage: python -m bench.peers.{module} durable '<config json>'")
+    config = json.loads(argv[1])
+    system = str(config["system"])
+    if system not in systems:
+        raise SystemExit(f"this module runs {', '.join(systems)}, not {system!r}")
+    return DurableConfig(
+        system=system, runs=int(config.get("runs", 100)), rounds=int(config.get("rounds", 1)),
+        timeout_s=float(config.get("timeout_s", 300)), steps=int(config.get("steps", 14)),
+    )  # fmt: skip

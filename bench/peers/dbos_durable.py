@@ -28,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
-import json
-import logging
 import os
 import shutil
 import socket
@@ -43,7 +41,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from bench.peers.common import LOGLEVEL, emit
+from bench.peers.common import LOGLEVEL, durable_config, emit
 
 SYSTEMS = ("dbos", "dbos-postgres")
 STEPS = 14
@@ -126,16 +124,9 @@ def _postgres(workdir: Path) -> Iterator[str]:
 
 
 def main(argv: list[str]) -> int:
-    sys.stdout = sys.stderr
-    logging.basicConfig(stream=sys.stderr, level=LOGLEVEL)
-    if len(argv) != 2 or argv[0] != "durable":
-        raise SystemExit("usage: python -m bench.peers.dbos_durable durable '<config json>'")
-    config = json.loads(argv[1])
-    system, runs = str(config["system"]), int(config.get("runs", 100))
-    rounds, timeout_s = int(config.get("rounds", 1)), float(config.get("timeout_s", 300))
-    _state["steps"] = int(config.get("steps", STEPS))
-    if system not in SYSTEMS:
-        raise SystemExit(f"this module runs {', '.join(SYSTEMS)}, not {system!r}")
+    config = durable_config(argv, "dbos_durable", SYSTEMS)
+    system, runs, rounds, timeout_s = config.system, config.runs, config.rounds, config.timeout_s
+    _state["steps"] = config.steps
     with tempfile.TemporaryDirectory(prefix="bench-dbos-") as tmp, contextlib.ExitStack() as stack:
         if system == "dbos":
             url = f"sqlite:///{tmp}/dbos.sqlite"

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
 import os
 import socket
 import subprocess
@@ -42,7 +40,7 @@ import restate
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
-from bench.peers.common import LOGLEVEL, emit
+from bench.peers.common import durable_config, emit
 from bench.peers.venvs import ensure_restate_server
 
 SYSTEMS = ("restate",)
@@ -174,16 +172,9 @@ async def _bench(runs: int, rounds: int, timeout_s: float) -> list[tuple[list[fl
 
 
 def main(argv: list[str]) -> int:
-    sys.stdout = sys.stderr
-    logging.basicConfig(stream=sys.stderr, level=LOGLEVEL)
-    if len(argv) != 2 or argv[0] != "durable":
-        raise SystemExit("usage: python -m bench.peers.restate_durable durable '<config json>'")
-    config = json.loads(argv[1])
-    system, runs = str(config["system"]), int(config.get("runs", 100))
-    rounds, timeout_s = int(config.get("rounds", 1)), float(config.get("timeout_s", 300))
-    _state["steps"] = int(config.get("steps", STEPS))
-    if system not in SYSTEMS:
-        raise SystemExit(f"this module runs {', '.join(SYSTEMS)}, not {system!r}")
+    config = durable_config(argv, "restate_durable", SYSTEMS)
+    system, runs, rounds, timeout_s = config.system, config.runs, config.rounds, config.timeout_s
+    _state["steps"] = config.steps
     samples = asyncio.run(_bench(runs, rounds, timeout_s))
     emit({
         "system": system, "workload": "durable", "runs": runs, "rounds": rounds,

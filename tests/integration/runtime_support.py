@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -70,3 +72,12 @@ def end_offset(topic: str, partition: int) -> int:
         return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
     finally:
         consumer.close()
+
+
+async def until(check: Callable[[], bool], timeout_s: float = 30, every_s: float = 0.1) -> None:
+    """Wait until `check()` is true; AssertionError past `timeout_s`."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(every_s)

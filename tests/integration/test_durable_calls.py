@@ -24,19 +24,11 @@ from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
 from tests.integration.runtime_contracts import Ping, Pong
-from tests.integration.runtime_support import hivebus, pings, publish, topics
+from tests.integration.runtime_support import hivebus, pings, publish, topics, until
 
 CALLER = Path(__file__).parent / "agents" / "durable_caller.py"
 SESSION = ["--consumer-config", "session.timeout.ms=6000", "--consumer-config",
            "heartbeat.interval.ms=1000"]  # fmt: skip
-
-
-async def _until(check: object, timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not check():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.2)
 
 
 def _caller(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -81,7 +73,7 @@ async def test_a_killed_caller_restarts_waiting_and_never_sends_a_request_twice(
             found = journals(serde, name)
             return len(found) == 20 and all(j.state == "waiting" for j in found.values())
 
-        await _until(all_waiting, 90)
+        await until(all_waiting, 90)
         first.kill()  # -9: every run has sent its request and waits for the reply
         first.wait(10)
         second = _caller(env)
@@ -160,7 +152,7 @@ async def test_gather_returns_the_first_n_or_what_came_by_its_deadline_and_repla
         def waiting() -> bool:  # the deadline run, while its deadline is ahead
             return any("more repl" in (j.waiting_for or "") for j in journals(serde, name).values())
 
-        await _until(waiting, 30)
+        await until(waiting, 30)
         listed = hivebus("runs", "list", "--agent", name)
         got = await read_events(serde, output, Pong, 2, timeout_s=60)
 

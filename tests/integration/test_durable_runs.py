@@ -28,16 +28,15 @@ from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
 from tests.integration.runtime_contracts import Ping, Pong
-from tests.integration.runtime_support import committed_offsets, hivebus, pings, publish, topics
+from tests.integration.runtime_support import (
+    committed_offsets,
+    hivebus,
+    pings,
+    publish,
+    topics,
+    until,
+)
 from tests.llm_server import ECHO_COMPLETION_TOKENS, ECHO_PROMPT_TOKENS, running_chat_server
-
-
-async def _until(check: object, timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not check():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.1)
 
 
 async def test_a_run_journals_its_steps_and_a_retry_replays_them_without_running_them_again(
@@ -112,7 +111,7 @@ async def test_a_handler_that_changed_its_steps_under_a_run_parks_it_naming_both
         def parked() -> bool:
             return any(j.state == "parked" for j in journals(serde, name).values())
 
-        await _until(parked, 60)
+        await until(parked, 60)
         outputs = await read_events(serde, output, Pong, 1, timeout_s=2)
 
     [journal] = journals(serde, name).values()
@@ -155,7 +154,7 @@ async def test_a_worker_killed_at_step_11_of_14_resumes_at_step_11_and_publishes
         second: subprocess.Popen[bytes] | None = None
         try:
             await publish(source, pings(1))
-            await _until(lambda: log.exists() and "start 11" in log.read_text(), 90)
+            await until(lambda: log.exists() and "start 11" in log.read_text(), 90)
             first.kill()  # -9, in the middle of step 11
             first.wait(10)
             second = _worker(env)
@@ -225,13 +224,13 @@ async def test_a_durable_sleep_holds_nothing_and_fires_after_a_worker_restart(
     agent = _waiting_agent(name, source, output, log)
     async with running([agent]):
         await publish(source, [Ping(id="s0", key="k", seq=0, payload="sleep=4")])
-        await _until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
+        await until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
 
         # The run gave up its request: the inbox's offset is committed past it.
         def committed() -> list[int]:
             return committed_offsets(f"{name}.runs", runs_topic(name), 6)
 
-        await _until(lambda: max(committed()) == 1)
+        await until(lambda: max(committed()) == 1)
         [journal] = journals(serde, name).values()
     await asyncio.sleep(1)
     async with running([_waiting_agent(name, source, output, log)]):  # a new worker
@@ -254,7 +253,7 @@ async def test_a_signal_sent_before_the_wait_is_kept_and_a_wait_times_out_withou
     async with running([_waiting_agent(name, source, output, log)]):
         # The signal comes while the run still sleeps, before it reaches its wait.
         await publish(source, [Ping(id="early", key="k", seq=0, payload="sleep=2 wait=30")])
-        await _until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
+        await until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
         [run_id] = journals(serde, name)
         await durable.signal(name, run_id, "approval", {"by": "ada"})
         # A second run's wait has nobody to answer it: its timeout fires.
@@ -273,10 +272,10 @@ async def test_cancel_stops_a_sleeping_run(
     serde = Serde(registry)
     async with running([_waiting_agent(name, source, output, log)]) as worker:
         await publish(source, [Ping(id="c0", key="k", seq=0, payload="sleep=3")])
-        await _until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
+        await until(lambda: any(j.state == "sleeping" for j in journals(serde, name).values()))
         [run_id] = journals(serde, name)
         await durable.cancel(name, run_id)
-        await _until(lambda: journals(serde, name)[run_id].state == "cancelled")
+        await until(lambda: journals(serde, name)[run_id].state == "cancelled")
         await asyncio.sleep(4)  # past the sleep: nothing wakes it
         outputs = await read_events(serde, output, Pong, 1, timeout_s=1)
         assert worker.runners
@@ -293,7 +292,7 @@ async def test_the_runs_command_lists_shows_and_signals_a_waiting_run(
     serde = Serde(registry)
     async with running([_waiting_agent(name, source, output, log)]):
         await publish(source, [Ping(id="w0", key="k", seq=0, payload="wait=120")])
-        await _until(lambda: any(j.state == "waiting" for j in journals(serde, name).values()))
+        await until(lambda: any(j.state == "waiting" for j in journals(serde, name).values()))
         [run_id] = journals(serde, name)
         listed = await asyncio.to_thread(hivebus, "runs", "list", "--agent", name)
         shown = await asyncio.to_thread(hivebus, "runs", "show", run_id)
@@ -334,7 +333,7 @@ async def test_a_thousand_runs_with_sleeps_and_waits_survive_a_killed_worker_and
     workers = [_worker(env, WAITS, tmp_path / f"worker{i}.log") for i in range(2)]
     try:
         run_ids = await publish(source, pings(MANY, keys=50))
-        await _until(lambda: log.exists() and len(log.read_text().splitlines()) >= MANY // 3, 120)
+        await until(lambda: log.exists() and len(log.read_text().splitlines()) >= MANY // 3, 120)
         workers[0].kill()  # -9 while runs are starting, sleeping and waiting
         workers[0].wait(10)
         # Half the runs get their signal (sent to whoever holds them now); the rest time out.
@@ -420,7 +419,7 @@ async def test_finished_runs_are_forgotten_after_their_retention_journal_and_blo
     async with running([agent]):
         await publish(source, pings(2))
         await read_events(serde, output, Pong, 2, timeout_s=30)
-        await _until(lambda: journals(serde, name) == {}, 30)  # the sweep ran (every 5 s)
+        await until(lambda: journals(serde, name) == {}, 30)  # the sweep ran (every 5 s)
     latest = _newest_per_key(blobs_topic(name))
     assert latest and all(value is None for value in latest.values()), latest
 
