@@ -209,3 +209,13 @@ def durable_config(argv: list[str], module: str, systems: tuple[str, ...]) -> Du
         system=system, runs=int(config.get("runs", 100)), rounds=int(config.get("rounds", 1)),
         timeout_s=float(config.get("timeout_s", 300)), steps=int(config.get("steps", 14)),
     )  # fmt: skip
+
+
+def emit_durable(config: DurableConfig, samples: list[tuple[list[float], float]]) -> None:
+    """Print a durable runner's result: every step time (ms) and each round's runs/s."""
+    emit({
+        "system": config.system, "workload": "durable", "runs": config.runs,
+        "rounds": config.rounds,
+        "step_ms": [round(1000 * t, 4) for steps, _ in samples for t in steps],
+        "runs_per_s": [rate for _, rate in samples],
+    })  # fmt: skip

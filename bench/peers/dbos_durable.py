@@ -41,7 +41,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from bench.peers.common import LOGLEVEL, durable_config, emit
+from bench.peers.common import LOGLEVEL, durable_config, emit_durable
 
 SYSTEMS = ("dbos", "dbos-postgres")
 STEPS = 14
@@ -139,11 +139,7 @@ def main(argv: list[str]) -> int:
             samples = asyncio.run(_rounds(runs, rounds, timeout_s))
         finally:
             DBOS.destroy()
-    emit({
-        "system": system, "workload": "durable", "runs": runs, "rounds": rounds,
-        "step_ms": [round(1000 * t, 4) for steps, _ in samples for t in steps],
-        "runs_per_s": [rate for _, rate in samples],
-    })  # fmt: skip
+    emit_durable(config, samples)
     return 0
 
 

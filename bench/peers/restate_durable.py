@@ -40,7 +40,7 @@ import restate
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
-from bench.peers.common import durable_config, emit
+from bench.peers.common import durable_config, emit_durable
 from bench.peers.venvs import ensure_restate_server
 
 SYSTEMS = ("restate",)
@@ -173,14 +173,9 @@ async def _bench(runs: int, rounds: int, timeout_s: float) -> list[tuple[list[fl
 
 def main(argv: list[str]) -> int:
     config = durable_config(argv, "restate_durable", SYSTEMS)
-    system, runs, rounds, timeout_s = config.system, config.runs, config.rounds, config.timeout_s
     _state["steps"] = config.steps
-    samples = asyncio.run(_bench(runs, rounds, timeout_s))
-    emit({
-        "system": system, "workload": "durable", "runs": runs, "rounds": rounds,
-        "step_ms": [round(1000 * t, 4) for steps, _ in samples for t in steps],
-        "runs_per_s": [rate for _, rate in samples],
-    })  # fmt: skip
+    samples = asyncio.run(_bench(config.runs, config.rounds, config.timeout_s))
+    emit_durable(config, samples)
     return 0
 
 
