@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install hivebus with its dev tools
 
-run: $(STAMP) ## start the local stack and run the examples on it (fraud + compliance; durable research)
+run: $(STAMP) ## start the local stack and run the examples on it (fraud + compliance; durable research; the market)
 	$(BIN)/hivebus dev up
 	$(BIN)/hivebus dev demo
 	$(BIN)/hivebus dev demo research
+	$(BIN)/hivebus dev demo market
 
 test: $(STAMP) ## unit and integration tests (starts the local stack if none is running)
 	$(BIN)/pytest -ra

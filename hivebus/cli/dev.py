@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from hivebus.contracts.endpoints import REGISTRY_ENV
-from hivebus.dev import LocalStack, demo, external_endpoints, research_demo, smoke
+from hivebus.dev import LocalStack, external_endpoints, smoke
+from hivebus.dev.demos import DEMOS
 from hivebus.dev.health import kafka_ok, registry_ok
 from hivebus.dev.java import find_java
 from hivebus.kafka.endpoints import BOOTSTRAP_ENV
@@ -58,21 +59,21 @@ def register(commands: Any) -> None:
     smoke_cmd.set_defaults(handler=_smoke)
     demo = sub.add_parser(
         "demo",
-        help="an example end to end: fraud (the default) or research",
-        description="fraud: the fraud + compliance agents, contract v1 then v2, end to end. "
-        "research: the durable 14-step lead-scouting agent, its worker killed at step 11 and "
-        "restarted, the run going on from step 11, a human approval, the published report.",
+        help=f"an example end to end: {', '.join(DEMOS)} (default fraud)",
+        description="\n".join(f"{d.name}: {d.shows}." for d in DEMOS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(
-        "example", nargs="?", choices=("fraud", "research"), default="fraud",
+        "example", nargs="?", choices=tuple(DEMOS), default="fraud",
         help="which example (default fraud)",
     )  # fmt: skip
     demo.add_argument(
         "--agents", type=Path, default=Path("agents"), help="folder (default agents/)"
     )
     demo.add_argument(
-        "--count", type=int, default=30, help="fraud: transactions per phase (default 30)"
-    )
+        "--count", type=int, default=None,
+        help="fraud: transactions per phase (default 30); market: opportunities (default 24)",
+    )  # fmt: skip
     demo.set_defaults(handler=_demo)
 
 
@@ -149,10 +150,7 @@ def _smoke(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.example == "research":
-        research_demo.run(args.agents)
-    else:
-        demo.run(args.agents, count=args.count)
+    DEMOS[args.example].run(args.agents, args.count)
     return 0
 
 

@@ -1,0 +1,48 @@
+"""The examples `hivebus dev demo NAME` runs, each against `agents/` on the local stack.
+
+A new example plugs in here: its name, one line on what it shows, and how to run it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Demo:
+    name: str
+    shows: str
+    run: Callable[[Path, int | None], Any]  # (agents folder, --count or None)
+
+
+def _fraud(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import demo
+
+    return demo.run(agents, count=count or 30)
+
+
+def _research(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import research_demo
+
+    return research_demo.run(agents)
+
+
+def _market(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import market_demo
+
+    return market_demo.run(agents, count=count or 24)
+
+
+DEMOS = {
+    demo.name: demo
+    for demo in (
+        Demo("fraud", "the fraud + compliance agents, contract v1 then v2, end to end", _fraud),
+        Demo("research", "the durable 14-step lead-scouting agent, its worker killed at step "
+             "11 and restarted, the run going on from step 11, a human approval", _research),
+        Demo("market", "LLM bidders auction tasks; the coordinator killed -9 mid-auction; "
+             "exactly one award per task", _market),
+    )
+}  # fmt: skip
