@@ -1,6 +1,7 @@
 """Multi-agent patterns, each built only from agents, publishing and durable runs.
 
 - `Market`: opportunities auctioned to bidding agents, exactly one award each.
+- `Workers`: Orchestrator-Worker, tasks handed to pools of worker types and joined.
 """
 
 from hivebus.patterns.market import (
@@ -12,5 +13,18 @@ from hivebus.patterns.market import (
     MarketTopics,
     Opportunity,
 )
+from hivebus.patterns.workers import Joined, Workers, WorkItem, WorkResult
 
-__all__ = ["Award", "AwardAnswer", "AwardOffer", "Bid", "Market", "MarketTopics", "Opportunity"]
+__all__ = [
+    "Award",
+    "AwardAnswer",
+    "AwardOffer",
+    "Bid",
+    "Joined",
+    "Market",
+    "MarketTopics",
+    "Opportunity",
+    "WorkItem",
+    "WorkResult",
+    "Workers",
+]
