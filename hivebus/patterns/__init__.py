@@ -2,8 +2,10 @@
 
 - `Market`: opportunities auctioned to bidding agents, exactly one award each.
 - `Workers`: Orchestrator-Worker, tasks handed to pools of worker types and joined.
+- `Tools`: parallel tool fan-out, tool calls run side by side and joined into partial results.
 """
 
+from hivebus.patterns.fanout import ToolCall, ToolResults, Tools
 from hivebus.patterns.market import (
     Award,
     AwardAnswer,
@@ -24,6 +26,9 @@ __all__ = [
     "Market",
     "MarketTopics",
     "Opportunity",
+    "ToolCall",
+    "ToolResults",
+    "Tools",
     "WorkItem",
     "WorkResult",
     "Workers",

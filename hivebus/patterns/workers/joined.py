@@ -41,6 +41,13 @@ class Joined:
     def complete(self) -> bool:
         return len(self.succeeded) == len(self.tasks)
 
+    def result(self, index: int) -> WorkResult:
+        """Task `index`'s result; `LookupError` when it is missing."""
+        found = self.results[index]
+        if found is None:
+            raise LookupError(f"task {self.tasks[index].id} had no result when the join ended")
+        return found
+
     def outputs(self) -> dict[str, Any]:
         """The output of each task that succeeded, by task id."""
-        return {self.tasks[i].id: self.results[i].value() for i in self.succeeded}  # type: ignore[union-attr]
+        return {self.tasks[i].id: self.result(i).value() for i in self.succeeded}
