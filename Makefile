@@ -22,11 +22,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install hivebus with its dev tools
 
-run: $(STAMP) ## start the local stack and run the examples on it (fraud + compliance; durable research; the market)
+run: $(STAMP) ## start the local stack and run the examples on it (fraud + compliance; durable research; the patterns)
 	$(BIN)/hivebus dev up
 	$(BIN)/hivebus dev demo
 	$(BIN)/hivebus dev demo research
 	$(BIN)/hivebus dev demo market
+	$(BIN)/hivebus dev demo proactive
 
 test: $(STAMP) ## unit and integration tests (starts the local stack if none is running)
 	$(BIN)/pytest -ra

@@ -36,6 +36,12 @@ def _market(agents: Path, count: int | None) -> Any:
     return market_demo.run(agents, count=count or 24)
 
 
+def _proactive(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import proactive_demo
+
+    return proactive_demo.run(agents)
+
+
 DEMOS = {
     demo.name: demo
     for demo in (
@@ -44,5 +50,7 @@ DEMOS = {
              "11 and restarted, the run going on from step 11, a human approval", _research),
         Demo("market", "LLM bidders auction tasks; the coordinator killed -9 mid-auction; "
              "exactly one award per task", _market),
+        Demo("proactive", "a metrics stream with a spike: a detector's anomaly and a "
+             "root-cause report nobody asked for (tools fanned out, an LLM summary)", _proactive),
     )
 }  # fmt: skip

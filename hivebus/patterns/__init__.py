@@ -3,6 +3,7 @@
 - `Market`: opportunities auctioned to bidding agents, exactly one award each.
 - `Workers`: Orchestrator-Worker, tasks handed to pools of worker types and joined.
 - `Tools`: parallel tool fan-out, tool calls run side by side and joined into partial results.
+- `detector`: proactive agents, anomalies in a metrics stream published for agents to act on.
 """
 
 from hivebus.patterns.fanout import ToolCall, ToolResults, Tools
@@ -15,9 +16,11 @@ from hivebus.patterns.market import (
     MarketTopics,
     Opportunity,
 )
+from hivebus.patterns.proactive import AnomalyDetected, ZScore, detector
 from hivebus.patterns.workers import Joined, Workers, WorkItem, WorkResult
 
 __all__ = [
+    "AnomalyDetected",
     "Award",
     "AwardAnswer",
     "AwardOffer",
@@ -32,4 +35,6 @@ __all__ = [
     "WorkItem",
     "WorkResult",
     "Workers",
+    "ZScore",
+    "detector",
 ]
