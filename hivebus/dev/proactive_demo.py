@@ -52,8 +52,8 @@ def run(agents_dir: Path, say: Say = print, warm_up: int = 30) -> Any:
         report = _wait_report(serde, contracts, anomaly_id)
         took = time.monotonic() - spiked
         anomaly = _anomaly(serde, anomaly_id)
-        say(f"\n== anomaly: {anomaly.series} = {anomaly.value:g}, expected "
-            f"{anomaly.expected:.1f} ± {anomaly.spread:.1f} (score {anomaly.score:+.0f}) ==")  # fmt: skip
+        say(f"\n== anomaly: {anomaly.series} = {anomaly.value:g}, expected {anomaly.expected:.1f}"
+            f" ± {anomaly.spread:.1f} (score {anomaly.score:+.0f}) ==")  # fmt: skip
         say(f"== root-cause report, {took:.2f} s after the spike, unasked ==")
         for line in report.evidence:
             say(f"   evidence  {line}")

@@ -34,22 +34,20 @@ async def test_a_spike_becomes_a_root_cause_report_before_anyone_asks(
     normal = [100 + (n * 7) % 11 for n in range(40)]
     async with running(agents):
         async with Publisher("tests") as publisher:
+
+            async def send(service: str, value: float, second: int) -> str:
+                at = f"2026-12-02T10:{second // 60:02d}:{second % 60:02d}Z"
+                event = metric(service=service, name="latency_ms", value=value, at=at)
+                return await publisher.publish("ops.metrics", event, key=f"{service}/latency_ms")
+
             ids: dict[str, list[str]] = {"checkout": [], "search": []}
             for n, value in enumerate(normal):
-                for service in ids:
-                    event = metric(service=service, name="latency_ms", value=value + (service == "search") * 40,
-                                   at=f"2026-12-02T10:{n // 60:02d}:{n % 60:02d}Z")  # fmt: skip
-                    ids[service].append(await publisher.publish("ops.metrics", event,
-                                                                key=f"{service}/latency_ms"))  # fmt: skip
+                ids["checkout"].append(await send("checkout", value, n))
+                ids["search"].append(await send("search", value + 40, n))
             spiked = time.monotonic()
-            spike = metric(service="checkout", name="latency_ms", value=950.0,
-                           at="2026-12-02T10:00:41Z")  # fmt: skip
-            spike_id = await publisher.publish("ops.metrics", spike, key="checkout/latency_ms")
+            spike_id = await send("checkout", 950.0, 41)
             for n in range(5):
-                after = metric(service="checkout", name="latency_ms", value=normal[n],
-                               at=f"2026-12-02T10:00:{42 + n}Z")  # fmt: skip
-                ids["checkout"].append(await publisher.publish("ops.metrics", after,
-                                                               key="checkout/latency_ms"))  # fmt: skip
+                ids["checkout"].append(await send("checkout", normal[n], 42 + n))
         anomaly_id = f"latency-watch:{spike_id}"
         reports = await read_events(
             serde, "ops.root-causes", report_type, 1, timeout_s=60, committed_only=True,
