@@ -52,6 +52,12 @@ class DurableContext(Context):
         return self._run.id
 
     @property
+    def position(self) -> int:
+        """The journal position the run's next step takes: a pattern that is about to make
+        calls can name them (a call's id is `call:<agent>:<position>:<run id>`)."""
+        return self._run.position
+
+    @property
     def topic(self) -> str:
         return self._event.topic()
 

@@ -30,7 +30,16 @@ async def signal(
 
 async def cancel(agent: str, run_id: str, *, source: str = "hivebus-cli") -> None:
     """Cancel run `run_id`: it stops at its next turn (a sleeping or waiting run at once)."""
-    await _send(agent, RunRequest(run_id=run_id, kind=CANCEL, requested_at=stamp()), source)
+    await cancel_all(agent, [run_id], source=source)
+
+
+async def cancel_all(agent: str, run_ids: list[str], *, source: str = "hivebus-cli") -> None:
+    """Cancel each of `run_ids` (one producer for all). A run that has not started yet is
+    cancelled ahead of its start; one that has ended is left as it is."""
+    async with Publisher(source) as publisher:
+        for run_id in run_ids:
+            request = RunRequest(run_id=run_id, kind=CANCEL, requested_at=stamp())
+            await publisher.publish(runs_topic(agent), request, key=run_id)
 
 
 async def resume(agent: str, run_id: str, *, source: str = "hivebus-cli") -> None:

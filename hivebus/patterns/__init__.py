@@ -3,10 +3,13 @@
 - `Market`: opportunities auctioned to bidding agents, exactly one award each.
 - `Workers`: Orchestrator-Worker, tasks handed to pools of worker types and joined.
 - `Tools`: parallel tool fan-out, tool calls run side by side and joined into partial results.
+- `Team`: hierarchical agents, ephemeral child runs of one pooled agent, bounded, orphans
+  cancelled.
 - `detector`: proactive agents, anomalies in a metrics stream published for agents to act on.
 """
 
 from hivebus.patterns.fanout import ToolCall, ToolResults, Tools
+from hivebus.patterns.hierarchy import ChildResult, ChildTask, HierarchyLimit, Spawned, Team
 from hivebus.patterns.market import (
     Award,
     AwardAnswer,
@@ -25,10 +28,15 @@ __all__ = [
     "AwardAnswer",
     "AwardOffer",
     "Bid",
+    "ChildResult",
+    "ChildTask",
+    "HierarchyLimit",
     "Joined",
     "Market",
     "MarketTopics",
     "Opportunity",
+    "Spawned",
+    "Team",
     "ToolCall",
     "ToolResults",
     "Tools",
