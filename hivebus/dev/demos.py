@@ -42,6 +42,12 @@ def _proactive(agents: Path, count: int | None) -> Any:
     return proactive_demo.run(agents)
 
 
+def _hierarchy(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import hierarchy_demo
+
+    return hierarchy_demo.run(agents)
+
+
 DEMOS = {
     demo.name: demo
     for demo in (
@@ -52,5 +58,7 @@ DEMOS = {
              "exactly one award per task", _market),
         Demo("proactive", "a metrics stream with a spike: a detector's anomaly and a "
              "root-cause report nobody asked for (tools fanned out, an LLM summary)", _proactive),
+        Demo("hierarchy", "an editor spawns section writers who spawn researchers: child "
+             "runs of one pooled agent, depth-bounded", _hierarchy),
     )
 }  # fmt: skip

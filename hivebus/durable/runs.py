@@ -43,6 +43,7 @@ from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
 from hivebus.runtime import Agent, Context
 from hivebus.runtime.executor import handler_records
+from hivebus.runtime.middlewares.dead_letters import NonRetryableError
 
 START, WAKE, RESUME, SIGNAL, CANCEL = "start", "wake", "resume", "signal", "cancel"
 # A run waits on each journal write, so no linger (batches still form while writes are in
@@ -165,7 +166,8 @@ class Runs:
             await run.end(PARKED, str(error))
             return
         except Exception as error:
-            if ctx.attempt >= self.agent.retry.attempts:
+            final = isinstance(error, NonRetryableError) or ctx.attempt >= self.agent.retry.attempts
+            if final:  # dead-lettered after this: the run failed for good
                 await run.end(FAILED, f"{type(error).__name__}: {error}")
             raise
         ctx.caused_by(_started_by(journal))  # not by the request that woke the run

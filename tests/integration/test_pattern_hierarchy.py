@@ -131,3 +131,39 @@ async def test_a_child_that_starts_after_its_parent_stopped_waiting_does_no_work
         await asyncio.sleep(0.5)
     assert answers[0].event.outcome == "orphaned" and past in answers[0].event.error
     assert worked == []
+
+
+async def test_a_top_level_spawn_past_the_fan_out_bound_fails_the_run_at_once(
+    stack: Endpoints, admin: AdminClient, registry: SchemaRegistryClient
+) -> None:
+    source, output = topics(admin, "tree")
+    team = Team(unique_name("team"), max_children=2, partitions=3)
+
+    @team.child
+    async def work(task: ChildTask, ctx: DurableContext) -> str:
+        return "never"
+
+    tries: list[str] = []
+    parent = Agent(unique_name("parent"), durable=True, calls=team.calls)
+
+    @parent.on(source, Ping, output=output)
+    async def lead(ping: Ping, ctx: DurableContext) -> Pong:
+        tries.append(ping.id)
+        await team.spawn(ctx, ["a", "b", "c"], timeout_s=10)
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq)
+
+    serde = Serde(registry)
+    async with running([parent, team.children]):
+        await publish(source, pings(1))
+
+        def failed() -> bool:
+            found = read_journals(serde, parent.name)
+            return any(j.state == "failed" for j in found.values())
+
+        await until(failed, 30, every_s=0.5)
+        await asyncio.sleep(1)
+    (journal,) = read_journals(serde, parent.name).values()
+    assert "spawn 3 children at once, past max_children=2" in (journal.detail or "")
+    assert tries == ["p0"]  # not retried: it would only fail again
+    spawned = await read_events(serde, team.tasks_topic, ChildTask, 1, timeout_s=3)
+    assert spawned == []  # nothing was sent
