@@ -29,6 +29,7 @@ run: $(STAMP) ## start the local stack and run the examples on it (fraud + compl
 	$(BIN)/hivebus dev demo market
 	$(BIN)/hivebus dev demo proactive
 	$(BIN)/hivebus dev demo hierarchy
+	$(BIN)/hivebus dev demo saga
 
 test: $(STAMP) ## unit and integration tests (starts the local stack if none is running)
 	$(BIN)/pytest -ra

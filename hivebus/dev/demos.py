@@ -48,6 +48,12 @@ def _hierarchy(agents: Path, count: int | None) -> Any:
     return hierarchy_demo.run(agents)
 
 
+def _saga(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import saga_demo
+
+    return saga_demo.run(agents)
+
+
 DEMOS = {
     demo.name: demo
     for demo in (
@@ -60,5 +66,7 @@ DEMOS = {
              "root-cause report nobody asked for (tools fanned out, an LLM summary)", _proactive),
         Demo("hierarchy", "an editor spawns section writers who spawn researchers: child "
              "runs of one pooled agent, depth-bounded", _hierarchy),
+        Demo("saga", "orders through payment and shipping; failures compensated in reverse, "
+             "an LLM choosing refund or store credit", _saga),
     )
 }  # fmt: skip

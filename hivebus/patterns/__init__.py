@@ -5,6 +5,8 @@
 - `Tools`: parallel tool fan-out, tool calls run side by side and joined into partial results.
 - `Team`: hierarchical agents, ephemeral child runs of one pooled agent, bounded, orphans
   cancelled.
+- `Saga`: steps with compensating actions, undone in reverse order on a failure; an optional
+  LLM chooses how (the step declarations are in `hivebus.patterns.saga`).
 - `detector`: proactive agents, anomalies in a metrics stream published for agents to act on.
 """
 
@@ -20,6 +22,7 @@ from hivebus.patterns.market import (
     Opportunity,
 )
 from hivebus.patterns.proactive import AnomalyDetected, ZScore, detector
+from hivebus.patterns.saga import Saga, SagaOutcome
 from hivebus.patterns.workers import Joined, Workers, WorkItem, WorkResult
 
 __all__ = [
@@ -35,6 +38,8 @@ __all__ = [
     "Market",
     "MarketTopics",
     "Opportunity",
+    "Saga",
+    "SagaOutcome",
     "Spawned",
     "Team",
     "ToolCall",
