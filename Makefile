@@ -26,6 +26,7 @@ run: $(STAMP) ## start the local stack and run the examples on it (fraud + compl
 	$(BIN)/hivebus dev up
 	$(BIN)/hivebus dev demo
 	$(BIN)/hivebus dev demo research
+	$(BIN)/hivebus dev demo orchestrator
 	$(BIN)/hivebus dev demo market
 	$(BIN)/hivebus dev demo proactive
 	$(BIN)/hivebus dev demo hierarchy

@@ -54,12 +54,20 @@ def _saga(agents: Path, count: int | None) -> Any:
     return saga_demo.run(agents)
 
 
+def _orchestrator(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import orchestrator_demo
+
+    return orchestrator_demo.run(agents)
+
+
 DEMOS = {
     demo.name: demo
     for demo in (
         Demo("fraud", "the fraud + compliance agents, contract v1 then v2, end to end", _fraud),
         Demo("research", "the durable 14-step lead-scouting agent, its worker killed at step "
              "11 and restarted, the run going on from step 11, a human approval", _research),
+        Demo("orchestrator", "a research orchestrator hands searches, scrapes and an "
+             "extraction to three worker types and joins them", _orchestrator),
         Demo("market", "LLM bidders auction tasks; the coordinator killed -9 mid-auction; "
              "exactly one award per task", _market),
         Demo("proactive", "a metrics stream with a spike: a detector's anomaly and a "
