@@ -31,6 +31,8 @@ run: $(STAMP) ## start the local stack and run the examples on it (fraud + compl
 	$(BIN)/hivebus dev demo proactive
 	$(BIN)/hivebus dev demo hierarchy
 	$(BIN)/hivebus dev demo saga
+	$(BIN)/hivebus dev demo blackboard
+	$(BIN)/hivebus dev demo readmodel
 
 test: $(STAMP) ## unit and integration tests (starts the local stack if none is running)
 	$(BIN)/pytest -ra

@@ -6,12 +6,12 @@ consults it before anyone asks it to.
   highest risk, and the latest reasons. Each profile is written, versioned, to the
   compacted changelog `hivebus.view.account-risk`, in the same transaction as the event's
   offset.
-- `repeat-watch` reads the profile of each flagged account from its own replica of the
-  model, an embedded SQLite store restored from the changelog. From the third flag of an
-  account on, it escalates each flag to `compliance.escalations`, with the profile in the
-  rationale. The model is eventually consistent: the profile may not hold the flag being
-  handled yet, and the handler counts it in. Were it behind by more, an escalation would
-  come one flag later.
+- `repeat-watch` follows the model's changelog: when an account's profile reaches its
+  third flag, it escalates to `compliance.escalations`, once, with the profile in the
+  rationale. It also asks its own replica of the model (an embedded SQLite store restored
+  from the changelog) how many accounts are that far. Reacting to the changelog and not to
+  the flags themselves keeps it exact: a flag handled before the projector had folded it
+  cannot be miscounted.
 
 It runs beside the seed example: `hivebus run agents/fraud.py agents/compliance.py
 agents/risk_profiles.py`.
@@ -19,10 +19,11 @@ agents/risk_profiles.py`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hivebus import Agent, Context
-from hivebus.patterns import ReadModel
+from hivebus.patterns import ReadModel, ViewEntry
 
 from .contracts import ComplianceDecision, FlaggedTransaction
 
@@ -51,18 +52,18 @@ watch = Agent(
 )
 
 
-@watch.on("transactions.flagged", FlaggedTransaction, output="compliance.escalations")
-async def escalate(flag: FlaggedTransaction, ctx: Context) -> ComplianceDecision | None:
-    profile = await risk.get(flag.account)
-    # The profile may not hold this flag yet (the projector runs beside us): count it.
-    seen = (profile or {}).get("last_tx") == flag.tx_id
-    flags = (profile or {}).get("flags", 0) + (0 if seen else 1)
-    if flags < ESCALATE_AT:
+@watch.on(risk.topic, ViewEntry, output="compliance.escalations")
+async def escalate(entry: ViewEntry, ctx: Context) -> ComplianceDecision | None:
+    profile = json.loads(entry.value) if entry.value else None
+    if profile is None or profile["flags"] != ESCALATE_AT:  # once, when it gets there
         return None
+    repeat = await risk.query(
+        "select count(*) from entries where json_extract(value, '$.flags') >= ?", ESCALATE_AT
+    )
     return ComplianceDecision(
-        tx_id=flag.tx_id, account=flag.account, decision="escalate", risk=flag.risk,
-        rationale=f"flag {flags} of account {flag.account}: "
-        f"{(profile or {}).get('flagged_amount', 0.0) + (0 if seen else flag.amount):,.2f} "
-        f"flagged so far; reasons {', '.join((profile or {}).get('reasons', flag.reasons))}",
-        model="read-model",
+        tx_id=profile["last_tx"], account=entry.key, decision="escalate",
+        risk=profile["max_risk"], model="read-model",
+        rationale=f"flag {profile['flags']} of account {entry.key}: "
+        f"{profile['flagged_amount']:,.2f} flagged so far, for {', '.join(profile['reasons'])}; "
+        f"one of {repeat[0][0]} accounts with {ESCALATE_AT} flags or more",
     )  # fmt: skip

@@ -60,6 +60,18 @@ def _orchestrator(agents: Path, count: int | None) -> Any:
     return orchestrator_demo.run(agents)
 
 
+def _blackboard(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import blackboard_demo
+
+    return blackboard_demo.run(agents)
+
+
+def _readmodel(agents: Path, count: int | None) -> Any:
+    from hivebus.dev import readmodel_demo
+
+    return readmodel_demo.run(agents)
+
+
 DEMOS = {
     demo.name: demo
     for demo in (
@@ -74,6 +86,10 @@ DEMOS = {
              "root-cause report nobody asked for (tools fanned out, an LLM summary)", _proactive),
         Demo("hierarchy", "an editor spawns section writers who spawn researchers: child "
              "runs of one pooled agent, depth-bounded", _hierarchy),
+        Demo("blackboard", "an incident board: logs, metrics and hypothesis agents post until "
+             "a writer closes it with a root cause", _blackboard),
+        Demo("readmodel", "account risk profiles folded from flagged transactions, queried by "
+             "an agent, restored on a new replica from Kafka", _readmodel),
         Demo("saga", "orders through payment and shipping; failures compensated in reverse, "
              "an LLM choosing refund or store credit", _saga),
     )

@@ -1,0 +1,108 @@
+"""`hivebus dev demo blackboard`: an incident board worked out by agents that never call
+one another.
+
+The agents of `agents/incident_board.py` run in their own worker process. This process
+reports two incidents, prints each board's versions as the keeper writes them to the
+compacted state topic (who posted what, on which version), and each root cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer
+
+from hivebus.contracts import Serde, registry_client
+from hivebus.dev.demo import wait_for_agents
+from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
+from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.patterns import BoardState
+from hivebus.runtime import Publisher
+from hivebus.runtime.loader import import_file
+
+Say = Callable[[str], None]
+INCIDENTS = (("checkout", "5xx rate at 12%"), ("search", "p99 latency 4 s"))
+
+
+def run(agents_dir: Path, say: Say = print) -> dict[str, Any]:
+    """Run the demo; returns the root cause of each incident by its id."""
+    module = import_file((agents_dir / "incident_board.py").resolve())
+    contracts = import_file((agents_dir / "incident_contracts.py").resolve())
+    setup = module.incidents
+    ensure_topics(admin_client(), [*setup.board.topic_specs(), TopicSpec(setup.reported, 6),
+                                   TopicSpec(setup.resolved, 6)])  # fmt: skip
+    serde = Serde(registry_client())
+    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "blackboard-worker.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    say("starting a worker: hivebus run agents/incident_board.py")
+    with log.open("ab") as out:
+        command = [sys.executable, "-m", "hivebus.cli", "run",
+                   str(agents_dir / "incident_board.py")]  # fmt: skip
+        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    reader = _reader([setup.board.topics.state, setup.resolved])
+    try:
+        wait_for_agents(serde, worker, say, tuple(a.name for a in setup.agents))
+        stamp = time.strftime("%H%M%S")
+        ids = {f"inc-{stamp}-{n}": (service, summary)
+               for n, (service, summary) in enumerate(INCIDENTS)}  # fmt: skip
+        asyncio.run(_report(setup.reported, contracts, ids))
+        say(f"\n== reported {len(ids)} incidents; the board shows each version ==")
+        return _follow(reader, serde, contracts, setup, set(ids), say)
+    finally:
+        reader.close()
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(60)
+        say(f"worker stopped; its log: {log}")
+
+
+async def _report(topic: str, contracts: Any, ids: dict[str, tuple[str, str]]) -> None:
+    async with Publisher("demo") as publisher:
+        for incident_id, (service, summary) in ids.items():
+            incident = contracts.Incident(id=incident_id, service=service, summary=summary)
+            await publisher.publish(topic, incident, key=incident_id)
+
+
+def _reader(topics: list[str]) -> Consumer:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap_servers(), "group.id": f"demo-{uuid.uuid4().hex[:8]}",
+        "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    })  # fmt: skip
+    consumer.subscribe(topics)
+    return consumer
+
+
+def _follow(
+    reader: Consumer, serde: Serde, contracts: Any, setup: Any, ids: set[str], say: Say
+) -> dict[str, Any]:
+    causes: dict[str, Any] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(causes) < len(ids):
+        message = reader.poll(0.2)
+        if message is None or message.error() is not None or not message.value():
+            continue
+        if message.topic() == setup.resolved:
+            cause = serde.decode(message.value(), contracts.RootCause)
+            if cause.incident_id in ids:
+                causes[cause.incident_id] = cause
+                by = f"{cause.confidence:.2f}, by {cause.closed_by}, v{cause.board_version}"
+                say(f"   {cause.incident_id} ROOT CAUSE ({by}): {cause.root_cause[:80]}")
+            continue
+        state = serde.decode(message.value(), BoardState)
+        if state.board_id in ids and state.entries:
+            last = state.entries[-1]
+            say(f"   {state.board_id} v{state.version:<2} {last.author:<20} {last.kind:<10} "
+                f"{last.content[:60]}")  # fmt: skip
+    if len(causes) < len(ids):
+        raise TimeoutError("the boards did not close within 120 s; see the worker's log")
+    return causes
