@@ -16,12 +16,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import durable, latency, matrix, passthrough, runners, serde_cost, slow
+from bench import durable, latency, matrix, passthrough, patterns, runners, serde_cost, slow
 from bench.report import render
 from hivebus.dev import LocalStack, external_endpoints
 
 RESULTS = Path(__file__).parent / "results"
-WORKLOADS = ("passthrough", "target", "slow", "contracts", "latency", "durable")
+WORKLOADS = ("passthrough", "target", "slow", "contracts", "latency", "durable", "patterns")
 
 
 def main() -> int:
@@ -55,6 +55,8 @@ def main() -> int:
         add(latency.run([s for s in systems if s is not runners.RAW_BYTES], quick=args.quick))
     if "durable" in chosen:
         add(durable.run(rounds=1 if args.quick else 2, peers=not args.no_peers))
+    if "patterns" in chosen:
+        add(patterns.run(quick=args.quick, peers=not args.no_peers))
     results["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

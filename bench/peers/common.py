@@ -1,6 +1,6 @@
 """What every peer runner shares: the config, the schemas, the Avro codec, the clock, the result.
 
-Imports only the standard library and confluent-kafka (installed in every peer venv), never
+Imports only the standard library and (for the Avro codec) confluent-kafka, never
 hivebus. A runner is invoked as
 `bench/.venvs/<env>/bin/python -m bench.peers.<module> <workload> '<config json>'` and prints one
 JSON line as the last line of stdout; everything else goes to stderr.
@@ -8,11 +8,13 @@ JSON line as the last line of stdout; everything else goes to stderr.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,3 +221,81 @@ def emit_durable(config: DurableConfig, samples: list[tuple[list[float], float]]
         "step_ms": [round(1000 * t, 4) for steps, _ in samples for t in steps],
         "runs_per_s": [rate for _, rate in samples],
     })  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FanoutConfig:
+    """What a fan-out runner is asked for (see bench/patterns.py): a warm-up request, then
+    `rate_per_s` requests a second for `seconds`, then `burst` requests at once."""
+
+    system: str
+    bootstrap: str
+    rate_per_s: float
+    seconds: float
+    burst: int
+    fanout: int
+    concurrency: int
+    timeout_s: float
+
+
+def fanout_config(argv: list[str], module: str, systems: tuple[str, ...]) -> FanoutConfig:
+    """Parse `fanout '<config json>'` for a fan-out runner; logs to stderr."""
+    sys.stdout = sys.stderr
+    logging.basicConfig(stream=sys.stderr, level=LOGLEVEL)
+    if len(argv) != 2 or argv[0] != "fanout":
+        raise SystemExit(f"usage: python -m bench.peers.{module} fanout '<config json>'")
+    raw = json.loads(argv[1])
+    system = str(raw["system"])
+    if system not in systems:
+        raise SystemExit(f"this module runs {', '.join(systems)}, not {system!r}")
+    return FanoutConfig(
+        system=system, bootstrap=str(raw.get("bootstrap") or ""),
+        rate_per_s=float(raw.get("rate_per_s", 20)), seconds=float(raw.get("seconds", 15)),
+        burst=int(raw.get("burst", 500)), fanout=int(raw.get("fanout", 3)),
+        concurrency=int(raw.get("concurrency", 256)), timeout_s=float(raw.get("timeout_s", 120)),
+    )  # fmt: skip
+
+
+Request = Callable[[int], Awaitable[object]]
+
+
+async def drive_fanout(request: Request, config: FanoutConfig) -> dict[str, Any]:
+    """The fan-out workload's two phases over `request(i)` (send request i, return once its
+    output is back): the latency of each of `rate_per_s` x `seconds` requests sent on a fixed
+    schedule, then how long `burst` requests sent at once take until every output is back.
+    Request -1 is a warm-up, not counted. Each phase waits at most `timeout_s` (the paced one
+    after its last send); what had not come back by then is reported as not done. Shared by
+    hivebus and the peers, so all are timed by the same code."""
+    await asyncio.wait_for(request(-1), timeout=max(60.0, config.timeout_s))
+    latencies: list[float] = []
+
+    async def timed(i: int) -> None:
+        started = time.perf_counter()
+        await request(i)
+        latencies.append(time.perf_counter() - started)
+
+    total = int(config.rate_per_s * config.seconds)
+    begun = time.perf_counter()
+    paced: list[asyncio.Task[None]] = []
+    for i in range(total):
+        delay = begun + i / config.rate_per_s - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        paced.append(asyncio.create_task(timed(i)))
+    await asyncio.wait(paced, timeout=config.timeout_s)
+    started = time.perf_counter()
+    burst = [asyncio.create_task(request(total + j)) for j in range(config.burst)]
+    done, pending = await asyncio.wait(burst, timeout=config.timeout_s)
+    seconds = time.perf_counter() - started
+    for task in [*paced, *pending]:
+        task.cancel()
+    errors = [str(t.exception()) for t in done if t.exception() is not None]
+    finished = len(done) - len(errors)
+    return {
+        "system": config.system, "workload": "fanout", "rate_per_s": config.rate_per_s,
+        "paced": total, "paced_done": len(latencies),
+        "latency_ms": [round(1000 * t, 3) for t in latencies],
+        "burst": config.burst, "burst_done": finished, "burst_seconds": round(seconds, 4),
+        "burst_finished": finished == config.burst and not pending,
+        "errors": errors[:3],
+    }  # fmt: skip

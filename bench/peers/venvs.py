@@ -20,7 +20,8 @@ from pathlib import Path
 PEERS = Path(__file__).resolve().parent
 REQUIREMENTS = PEERS / "requirements"
 VENVS = PEERS.parent / ".venvs"
-ENVS = ("faststream-aiokafka", "faststream-confluent", "faust", "quix", "restate", "dbos")
+ENVS = ("faststream-aiokafka", "faststream-confluent", "faust", "quix", "restate", "dbos",
+        "autogen", "calfkit")  # fmt: skip
 # system -> (venv, runner module): `bench/.venvs/<venv>/bin/python -m bench.peers.<module>`
 SYSTEMS: dict[str, tuple[str, str]] = {
     "faststream-aiokafka": ("faststream-aiokafka", "faststream_aiokafka"),
@@ -36,6 +37,12 @@ DURABLE_SYSTEMS: dict[str, tuple[str, str]] = {
     "restate": ("restate", "restate_durable"),
     "dbos": ("dbos", "dbos_durable"),
     "dbos-postgres": ("dbos", "dbos_durable"),
+}
+# The peers of the patterns workload's fan-out (bench/patterns.py), the same way.
+PATTERN_SYSTEMS: dict[str, tuple[str, str]] = {
+    "autogen": ("autogen", "autogen_fanout"),
+    "calfkit": ("calfkit", "calfkit_fanout"),
+    "calfkit-kafka": ("calfkit", "calfkit_fanout"),
 }
 STAMP = ".hivebus-bench-stamp.json"
 RESTATE_SERVER = ("@restatedev/restate-server", "1.7.12")
@@ -58,9 +65,9 @@ def _python(venv: Path) -> Path:
 
 
 def ensure(system: str) -> Path:
-    """Create or refresh the venv for `system` (an env name, or a system name of `SYSTEMS` or
-    `DURABLE_SYSTEMS`) and return its python."""
-    known = {**SYSTEMS, **DURABLE_SYSTEMS}
+    """Create or refresh the venv for `system` (an env name, or a system name of `SYSTEMS`,
+    `DURABLE_SYSTEMS` or `PATTERN_SYSTEMS`) and return its python."""
+    known = {**SYSTEMS, **DURABLE_SYSTEMS, **PATTERN_SYSTEMS}
     env = known[system][0] if system in known else system
     if env == "restate":
         ensure_restate_server()
