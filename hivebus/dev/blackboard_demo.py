@@ -89,16 +89,17 @@ def _follow(
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(causes) < len(ids):
         message = reader.poll(0.2)
-        if message is None or message.error() is not None or not message.value():
+        value = message.value() if message is not None and message.error() is None else None
+        if message is None or not value:
             continue
         if message.topic() == setup.resolved:
-            cause = serde.decode(message.value(), contracts.RootCause)
+            cause = serde.decode(value, contracts.RootCause)
             if cause.incident_id in ids:
                 causes[cause.incident_id] = cause
                 by = f"{cause.confidence:.2f}, by {cause.closed_by}, v{cause.board_version}"
                 say(f"   {cause.incident_id} ROOT CAUSE ({by}): {cause.root_cause[:80]}")
             continue
-        state = serde.decode(message.value(), BoardState)
+        state = serde.decode(value, BoardState)
         if state.board_id in ids and state.entries:
             last = state.entries[-1]
             say(f"   {state.board_id} v{state.version:<2} {last.author:<20} {last.kind:<10} "
