@@ -9,12 +9,7 @@ compacted state topic (who posted what, on which version), and each root cause.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,8 +18,8 @@ from confluent_kafka import Consumer
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev.demo import wait_for_agents
+from hivebus.dev.demo_worker import committed_reader, start_worker, stop_worker, worker_log
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
-from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.patterns import BoardState
 from hivebus.runtime import Publisher
 from hivebus.runtime.loader import import_file
@@ -41,14 +36,9 @@ def run(agents_dir: Path, say: Say = print) -> dict[str, Any]:
     ensure_topics(admin_client(), [*setup.board.topic_specs(), TopicSpec(setup.reported, 6),
                                    TopicSpec(setup.resolved, 6)])  # fmt: skip
     serde = Serde(registry_client())
-    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "blackboard-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    say("starting a worker: hivebus run agents/incident_board.py")
-    with log.open("ab") as out:
-        command = [sys.executable, "-m", "hivebus.cli", "run",
-                   str(agents_dir / "incident_board.py")]  # fmt: skip
-        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    reader = _reader([setup.board.topics.state, setup.resolved])
+    log = worker_log("blackboard")
+    worker = start_worker(agents_dir, "incident_board.py", log, say)
+    reader = committed_reader([setup.board.topics.state, setup.resolved])
     try:
         wait_for_agents(serde, worker, say, tuple(a.name for a in setup.agents))
         stamp = time.strftime("%H%M%S")
@@ -59,10 +49,7 @@ def run(agents_dir: Path, say: Say = print) -> dict[str, Any]:
         return _follow(reader, serde, contracts, setup, set(ids), say)
     finally:
         reader.close()
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
-        say(f"worker stopped; its log: {log}")
+        stop_worker(worker, log, say)
 
 
 async def _report(topic: str, contracts: Any, ids: dict[str, tuple[str, str]]) -> None:
@@ -70,16 +57,6 @@ async def _report(topic: str, contracts: Any, ids: dict[str, tuple[str, str]]) -
         for incident_id, (service, summary) in ids.items():
             incident = contracts.Incident(id=incident_id, service=service, summary=summary)
             await publisher.publish(topic, incident, key=incident_id)
-
-
-def _reader(topics: list[str]) -> Consumer:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(), "group.id": f"demo-{uuid.uuid4().hex[:8]}",
-        "isolation.level": "read_committed", "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })  # fmt: skip
-    consumer.subscribe(topics)
-    return consumer
 
 
 def _follow(

@@ -9,10 +9,6 @@ and the report itself.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +16,7 @@ from typing import Any
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev.demo import wait_for_agents
+from hivebus.dev.demo_worker import start_worker, stop_worker, worker_log
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.patterns import ChildTask
 from hivebus.runtime import Publisher
@@ -36,12 +33,8 @@ def run(agents_dir: Path, say: Say = print) -> Any:
     ensure_topics(admin_client(), [TopicSpec("reports.requested", 3),
                                    TopicSpec("reports.written", 3)])  # fmt: skip
     serde = Serde(registry_client())
-    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "hierarchy-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    say("starting a worker: hivebus run agents/report_team.py")
-    with log.open("ab") as out:
-        command = [sys.executable, "-m", "hivebus.cli", "run", str(agents_dir / "report_team.py")]
-        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    log = worker_log("hierarchy")
+    worker = start_worker(agents_dir, "report_team.py", log, say)
     try:
         wait_for_agents(serde, worker, say, AGENTS)
         request = contracts.ReportRequest(
@@ -62,10 +55,7 @@ def run(agents_dir: Path, say: Say = print) -> Any:
             say(f"   {line[:110]}")
         return report
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
-        say(f"worker stopped; its log: {log}")
+        stop_worker(worker, log, say)
 
 
 async def _publish(request: Any) -> str:

@@ -9,10 +9,6 @@ one award per opportunity, none lost and none twice, read as `read_committed`.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,15 +19,16 @@ from confluent_kafka import Consumer
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev.demo import wait_for_agents
+from hivebus.dev.demo_worker import committed_reader, start_worker, stop_worker, worker_log
 from hivebus.kafka.admin import admin_client, ensure_topics
-from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.patterns import Award, Market, Opportunity
 from hivebus.runtime import Publisher
 from hivebus.runtime.loader import import_file
 
 Say = Callable[[str], None]
-SESSION = ["--consumer-config", "session.timeout.ms=6000",
-           "--consumer-config", "heartbeat.interval.ms=1000"]  # fmt: skip
+WORKER_OPTIONS = ["--heartbeat", "2", "--grace", "2", "--consumer-config",
+                  "session.timeout.ms=6000", "--consumer-config",
+                  "heartbeat.interval.ms=1000"]  # fmt: skip
 TASKS = [
     ("translate the onboarding guide into German", 120.0),
     ("analyse last quarter's churn by region", 200.0),
@@ -48,13 +45,13 @@ def run(agents_dir: Path, count: int = 24, say: Say = print) -> dict[str, Award]
     market: Market = module.market
     ensure_topics(admin_client(), market.topic_specs())
     serde = Serde(registry_client())
-    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "market-worker.log"
+    log = worker_log("market")
     bidders = [a.name for a in vars(module).values() if getattr(a, "handlers", None)
                and a is not market.coordinator]  # fmt: skip
-    worker = _start_worker(agents_dir, log, say)
+    worker = start_worker(agents_dir, "task_market.py", log, say, options=WORKER_OPTIONS)
     awards: dict[str, Award] = {}
     twice: Counter[str] = Counter()
-    watcher = _awards_reader(market)
+    watcher = committed_reader([market.topics.awards])
     try:
         wait_for_agents(serde, worker, say, (market.coordinator.name, *bidders))
         stamp = time.strftime("%H%M%S")
@@ -68,26 +65,14 @@ def run(agents_dir: Path, count: int = 24, say: Say = print) -> dict[str, Award]
         worker.wait(10)
         say("== start a new worker: the auctions go on from their journals (the broker "
             "notices the dead one within its 6 s session) ==")  # fmt: skip
-        worker = _start_worker(agents_dir, log, say)
+        worker = start_worker(agents_dir, "task_market.py", log, say, options=WORKER_OPTIONS)
         _follow(watcher, serde, set(ids), awards, twice, say, until=count)
         _follow(watcher, serde, set(ids), awards, twice, say, until=count, settle_s=3)
         _summary(awards, twice, count, say)
         return awards
     finally:
         watcher.close()
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
-        say(f"worker stopped; its log: {log}")
-
-
-def _start_worker(agents_dir: Path, log: Path, say: Say) -> subprocess.Popen[bytes]:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "hivebus.cli", "run", str(agents_dir / "task_market.py"),
-               "--heartbeat", "2", "--grace", "2", *SESSION]  # fmt: skip
-    say("starting a worker: hivebus run agents/task_market.py")
-    with log.open("ab") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        stop_worker(worker, log, say)
 
 
 async def _post(market: Market, ids: list[str]) -> None:
@@ -98,16 +83,6 @@ async def _post(market: Market, ids: list[str]) -> None:
                                       posted_by="demo")  # fmt: skip
             await publisher.publish(market.topics.posted, opportunity, key=opportunity_id)
             await asyncio.sleep(0.15)
-
-
-def _awards_reader(market: Market) -> Consumer:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(), "group.id": f"demo-awards-{os.getpid()}",
-        "isolation.level": "read_committed", "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })  # fmt: skip
-    consumer.subscribe([market.topics.awards])
-    return consumer
 
 
 def _follow(

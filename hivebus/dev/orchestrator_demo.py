@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -23,9 +20,9 @@ from confluent_kafka import Consumer
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev.demo import wait_for_agents
+from hivebus.dev.demo_worker import committed_reader, start_worker, stop_worker, worker_log
 from hivebus.dev.research_world import ResearchWorld
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
-from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.patterns import WorkResult
 from hivebus.runtime import Publisher
 from hivebus.runtime.loader import import_file
@@ -46,14 +43,9 @@ def run(agents_dir: Path, say: Say = print) -> tuple[Any, list[WorkResult]]:
     world = ResearchWorld(llm_latency_s=0.5).start()
     env = {**os.environ, "RESEARCH_WEB_URL": world.web_url, "HIVEBUS_LLM_BASE_URL": world.llm_url,
            "HIVEBUS_LLM_API_KEY": "demo", "HIVEBUS_LLM_MODEL": "scripted-scout"}  # fmt: skip
-    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "orchestrator-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    say("starting a worker: hivebus run agents/research_team.py")
-    with log.open("ab") as out:
-        command = [sys.executable, "-m", "hivebus.cli", "run",
-                   str(agents_dir / "research_team.py")]  # fmt: skip
-        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    reader = _reader(["research.results", "research.reports"])
+    log = worker_log("orchestrator")
+    worker = start_worker(agents_dir, "research_team.py", log, say, env=env)
+    reader = committed_reader(["research.results", "research.reports"])
     try:
         wait_for_agents(serde, worker, say, AGENTS)
         request = contracts.LeadRequest(id=f"req-{uuid.uuid4().hex[:6]}", topic="heat pumps",
@@ -67,26 +59,13 @@ def run(agents_dir: Path, say: Say = print) -> tuple[Any, list[WorkResult]]:
         return report, results
     finally:
         reader.close()
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
         world.stop()
-        say(f"worker stopped; its log: {log}")
+        stop_worker(worker, log, say)
 
 
 async def _publish(request: Any) -> str:
     async with Publisher("demo") as publisher:
         return await publisher.publish("research.requested", request, key=request.id)
-
-
-def _reader(topics: list[str]) -> Consumer:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(), "group.id": f"demo-{uuid.uuid4().hex[:8]}",
-        "isolation.level": "read_committed", "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })  # fmt: skip
-    consumer.subscribe(topics)
-    return consumer
 
 
 def _follow(

@@ -9,10 +9,6 @@ and the root-cause report as they come, with the time from the spike to the repo
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +17,7 @@ from typing import Any
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev.demo import wait_for_agents
+from hivebus.dev.demo_worker import start_worker, stop_worker, worker_log
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.patterns import AnomalyDetected
 from hivebus.runtime import Publisher
@@ -37,12 +34,8 @@ def run(agents_dir: Path, say: Say = print, warm_up: int = 30) -> Any:
     contracts = import_file((agents_dir / "ops_contracts.py").resolve())
     ensure_topics(admin_client(), [TopicSpec("ops.metrics", 3), TopicSpec("ops.root-causes", 3)])
     serde = Serde(registry_client())
-    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "proactive-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    say("starting a worker: hivebus run agents/ops_watch.py")
-    with log.open("ab") as out:
-        command = [sys.executable, "-m", "hivebus.cli", "run", str(agents_dir / "ops_watch.py")]
-        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    log = worker_log("proactive")
+    worker = start_worker(agents_dir, "ops_watch.py", log, say)
     try:
         wait_for_agents(serde, worker, say, AGENTS)
         say(f"\n== streaming latency of {', '.join(SERVICES)} to ops.metrics "
@@ -61,10 +54,7 @@ def run(agents_dir: Path, say: Say = print, warm_up: int = 30) -> Any:
         say(f"   summary   ({report.model}) {report.summary}")
         return report
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
-        say(f"worker stopped; its log: {log}")
+        stop_worker(worker, log, say)
 
 
 async def _stream(contracts: Any, warm_up: int, say: Say) -> tuple[str, float]:

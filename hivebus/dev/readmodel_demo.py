@@ -10,10 +10,6 @@ this process (an empty SQLite store) and prints what it restored from Kafka.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import Any
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev.demo import wait_for_agents
+from hivebus.dev.demo_worker import start_worker, stop_worker, worker_log
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.patterns import ReadModel
 from hivebus.runtime import Publisher
@@ -38,12 +35,8 @@ def run(agents_dir: Path, say: Say = print) -> dict[str, Any]:
     ensure_topics(admin_client(), [TopicSpec("transactions.flagged", 3),
                                    TopicSpec("compliance.escalations", 3)])  # fmt: skip
     serde = Serde(registry_client())
-    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "readmodel-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    say("starting a worker: hivebus run agents/risk_profiles.py")
-    with log.open("ab") as out:
-        command = [sys.executable, "-m", "hivebus.cli", "run", str(agents_dir / "risk_profiles.py")]
-        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    log = worker_log("readmodel")
+    worker = start_worker(agents_dir, "risk_profiles.py", log, say)
     try:
         wait_for_agents(serde, worker, say, AGENTS)
         stamp = time.strftime("%H%M%S")
@@ -69,10 +62,7 @@ def run(agents_dir: Path, say: Say = print) -> dict[str, Any]:
         fresh.close()
         return profiles
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
-        say(f"worker stopped; its log: {log}")
+        stop_worker(worker, log, say)
 
 
 async def _flag(contracts: Any, flags: dict[str, int]) -> None:

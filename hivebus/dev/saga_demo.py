@@ -10,10 +10,6 @@ payment, and the compensations in the order they ran.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import Any
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev.demo import wait_for_agents
+from hivebus.dev.demo_worker import start_worker, stop_worker, worker_log
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.patterns import SagaOutcome
 from hivebus.runtime import Publisher
@@ -38,12 +35,8 @@ def run(agents_dir: Path, say: Say = print) -> dict[str, SagaOutcome]:
     contracts = import_file((agents_dir / "shop_contracts.py").resolve())
     ensure_topics(admin_client(), [TopicSpec("shop.orders", 3), TopicSpec("shop.outcomes", 3)])
     serde = Serde(registry_client())
-    log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "saga-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    say("starting a worker: hivebus run agents/shop_saga.py")
-    with log.open("ab") as out:
-        command = [sys.executable, "-m", "hivebus.cli", "run", str(agents_dir / "shop_saga.py")]
-        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    log = worker_log("saga")
+    worker = start_worker(agents_dir, "shop_saga.py", log, say)
     try:
         wait_for_agents(serde, worker, say, AGENTS)
         stamp = time.strftime("%H%M%S")
@@ -68,10 +61,7 @@ def run(agents_dir: Path, say: Say = print) -> dict[str, SagaOutcome]:
                 say(f"   compensated  {' -> '.join(outcome.compensated)} (reverse order)")
         return outcomes
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
-        say(f"\nworker stopped; its log: {log}")
+        stop_worker(worker, log, say)
 
 
 async def _place(orders: list[Any]) -> None:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from hivebus.errors import HivebusError
 from hivebus.kafka.config import producer_config
@@ -96,6 +96,12 @@ def _source_value(letter: DeadLetter, timeout_s: float) -> bytes:
     )
 
 
+_COORDINATOR_MOVING = (
+    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+)  # fmt: skip
+
+
 def _consumer(group: str) -> Consumer:
     return Consumer({
         "bootstrap.servers": bootstrap_servers(),
@@ -105,14 +111,28 @@ def _consumer(group: str) -> Consumer:
     })  # fmt: skip
 
 
+def _committed(
+    consumer: Consumer, partitions: list[TopicPartition], timeout_s: float
+) -> list[TopicPartition]:
+    """The group's committed offsets, asked again while the group coordinator is moving or
+    loading (right after a broker restart, say) until `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return list(consumer.committed(partitions, timeout=timeout_s))
+        except KafkaException as error:
+            code = error.args[0].code() if error.args else None
+            if code not in _COORDINATOR_MOVING or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
 def _read_to_end(consumer: Consumer, topic: str, timeout_s: float) -> Iterator[Consumed]:
     metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
     if metadata is None or metadata.error is not None:
         return
     partitions = [TopicPartition(topic, p) for p in metadata.partitions]
-    committed = {
-        tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=timeout_s)
-    }
+    committed = {tp.partition: tp.offset for tp in _committed(consumer, partitions, timeout_s)}
     ends = {}
     for tp in partitions:
         low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)

@@ -50,6 +50,7 @@ async def test_profiles_fold_the_flags_and_repeat_accounts_are_escalated(
         )
         profile = await module.risk.get(account)
         lonely = await module.risk.get(other)
+    module.risk.close()  # its replica's thread: not needed by later tests
     mine = [r.event for r in escalated if r.event.account in (account, other)]
     # Once, at the account's third flag; never for the other account's single flag.
     assert [e.tx_id for e in mine] == [f"{account}-tx2"]
