@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaException
 
 from hivebus.contracts import Record, Serde, register, registry_client
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
@@ -140,7 +140,13 @@ def wait_for_agents(
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise RuntimeError(f"the worker exited with {worker.returncode}; see its log")
-        views = read_directory(serde, timeout_s=5)
+        try:
+            views = read_directory(serde, timeout_s=5)
+        except KafkaException as error:  # the directory's partition still finding a leader
+            if not error.args or not error.args[0].retriable():
+                raise
+            time.sleep(0.5)
+            continue
         live = [n for n in names if n in views and views[n].live_instances(datetime.now(UTC))]
         if len(live) == len(names):
             for name in names:

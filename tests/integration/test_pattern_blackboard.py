@@ -73,8 +73,11 @@ async def test_writers_on_one_version_all_land_and_a_late_joiner_sees_the_log_fo
 
     def writer(name: str):  # type: ignore[no-untyped-def]
         async def react(state: BoardState, ctx: Context) -> Post | None:
+            # Once, on the first version it is shown (a writer whose consumer is slow to
+            # start may first see a later one: it still writes on a version others write on).
+            first = not reacted[name]
             reacted[name].append(state.version)
-            return reply("finding", f"{name} found something") if state.version == 1 else None
+            return reply("finding", f"{name} found something") if first else None
 
         return board.contributor(name, react)
 
@@ -92,8 +95,12 @@ async def test_writers_on_one_version_all_land_and_a_late_joiner_sees_the_log_fo
     assert [s.version for s in states] == list(range(1, total + 1))  # one write per version
     by_writers = [e for e in final.entries if e.author in writers]
     assert sorted(e.author for e in by_writers) == sorted(writers)
-    assert {e.based_on_version for e in by_writers} == {1}  # every writer read version 1 ...
-    assert sum(e.version > e.based_on_version + 1 for e in final.entries) >= len(writers) - 1
+    # Each writer wrote on the version it was shown, and those behind the board were
+    # rebased onto it, not lost ...
+    assert {e.author: e.based_on_version for e in by_writers} == {
+        name: seen[0] for name, seen in reacted.items()
+    }  # fmt: skip
+    assert sum(e.version > e.based_on_version + 1 for e in final.entries) >= len(direct) - 1
     assert len({e.post_id for e in final.entries}) == total  # ... and was rebased, not lost
 
     # A late joiner: the snapshot of the compacted state equals the posts log folded ...
