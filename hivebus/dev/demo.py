@@ -136,15 +136,14 @@ def wait_for_agents(
     """Wait until each of `names` has a live instance in the directory, and say so."""
     from datetime import UTC, datetime
 
-    deadline = time.monotonic() + 60
+    deadline, last_error = time.monotonic() + 60, None
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise RuntimeError(f"the worker exited with {worker.returncode}; see its log")
         try:
             views = read_directory(serde, timeout_s=5)
-        except KafkaException as error:  # the directory's partition still finding a leader
-            if not error.args or not error.args[0].retriable():
-                raise
+        except KafkaException as error:  # a fresh broker: the directory still being created
+            last_error = error  # or electing its leader; asked again until the deadline
             time.sleep(0.5)
             continue
         live = [n for n in names if n in views and views[n].live_instances(datetime.now(UTC))]
@@ -154,7 +153,8 @@ def wait_for_agents(
                 say(f"live: {name} v{latest.version} subscribes {', '.join(latest.subscriptions)}")
             return
         time.sleep(1)
-    raise TimeoutError("the agents did not announce themselves within 60 s")
+    raise TimeoutError(f"the agents did not announce themselves within 60 s (last error "
+                       f"reading the directory: {last_error})")  # fmt: skip
 
 
 def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
