@@ -192,7 +192,8 @@ async def test_exactly_one_award_per_opportunity_with_the_coordinator_killed_mid
                 process.send_signal(signal.SIGTERM)
                 process.wait(40)
     assert len(got) == count
-    assert {r.event.closed_by for r in final} == {"deadline"}
+    # (Closed by the timer, or by a fourth bid: an at-least-once bidder may bid twice.)
+    assert {r.event.closed_by for r in final} <= {"deadline", "bids"}
     per_opportunity = Counter(r.event.opportunity_id for r in final)
     assert sorted(per_opportunity) == sorted(ids) and set(per_opportunity.values()) == {1}
     # Each award is consistent with the bids its auction took: the winner's own ask, and the
