@@ -197,16 +197,25 @@ class DurableConfig:
     steps: int
 
 
-def durable_config(argv: list[str], module: str, systems: tuple[str, ...]) -> DurableConfig:
-    """Parse `durable '<config json>'` for a durable-workload runner; logs to stderr."""
+def _runner_config(
+    argv: list[str], workload: str, module: str, systems: tuple[str, ...]
+) -> dict[str, Any]:
+    """The config JSON of `<workload> '<config json>'`, its system checked; logs to stderr
+    (stdout carries only the result line)."""
     sys.stdout = sys.stderr
     logging.basicConfig(stream=sys.stderr, level=LOGLEVEL)
-    if len(argv) != 2 or argv[0] != "durable":
-        raise SystemExit(f"usage: python -m bench.peers.{module} durable '<config json>'")
-    config = json.loads(argv[1])
+    if len(argv) != 2 or argv[0] != workload:
+        raise SystemExit(f"usage: python -m bench.peers.{module} {workload} '<config json>'")
+    config: dict[str, Any] = json.loads(argv[1])
+    if str(config["system"]) not in systems:
+        raise SystemExit(f"this module runs {', '.join(systems)}, not {config['system']!r}")
+    return config
+
+
+def durable_config(argv: list[str], module: str, systems: tuple[str, ...]) -> DurableConfig:
+    """Parse `durable '<config json>'` for a durable-workload runner; logs to stderr."""
+    config = _runner_config(argv, "durable", module, systems)
     system = str(config["system"])
-    if system not in systems:
-        raise SystemExit(f"this module runs {', '.join(systems)}, not {system!r}")
     return DurableConfig(
         system=system, runs=int(config.get("runs", 100)), rounds=int(config.get("rounds", 1)),
         timeout_s=float(config.get("timeout_s", 300)), steps=int(config.get("steps", 14)),
@@ -240,14 +249,8 @@ class FanoutConfig:
 
 def fanout_config(argv: list[str], module: str, systems: tuple[str, ...]) -> FanoutConfig:
     """Parse `fanout '<config json>'` for a fan-out runner; logs to stderr."""
-    sys.stdout = sys.stderr
-    logging.basicConfig(stream=sys.stderr, level=LOGLEVEL)
-    if len(argv) != 2 or argv[0] != "fanout":
-        raise SystemExit(f"usage: python -m bench.peers.{module} fanout '<config json>'")
-    raw = json.loads(argv[1])
+    raw = _runner_config(argv, "fanout", module, systems)
     system = str(raw["system"])
-    if system not in systems:
-        raise SystemExit(f"this module runs {', '.join(systems)}, not {system!r}")
     return FanoutConfig(
         system=system, bootstrap=str(raw.get("bootstrap") or ""),
         rate_per_s=float(raw.get("rate_per_s", 20)), seconds=float(raw.get("seconds", 15)),
