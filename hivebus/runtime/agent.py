@@ -94,6 +94,10 @@ class Agent:
     # Topics the worker creates (if missing) before the agent starts: system topics of the
     # capabilities an agent uses, or its own outputs.
     topics: list[TopicSpec] = field(default_factory=list)
+    # Topics its handlers publish to with `ctx.publish`, beyond each handler's `output`: so
+    # the directory, `hivebus topology plan` and the docs see the whole graph before any
+    # event flows.
+    publishes: list[str] = field(default_factory=list)
     # Told of each assign and revoke, on the event loop (see `PartitionHooks`).
     partition_hooks: list[PartitionHooks] = field(default_factory=list)
     # Wrappers around the handling of each record, outermost first (see runtime/middleware.py).
@@ -160,6 +164,14 @@ class Agent:
     @property
     def subscriptions(self) -> list[str]:
         return sorted({handler.subscription for handler in self.handlers})
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every topic the agent declares it writes: its handlers' outputs, `publishes`, and
+        the request topics of the agents it calls."""
+        requests = {topic for callee in self.calls if (topic := getattr(callee, "topic", None))}
+        written = {h.output for h in self.handlers if h.output}
+        return sorted(written | set(self.publishes) | requests)
 
     @property
     def handled_types(self) -> list[str]:

@@ -67,7 +67,7 @@ def announcement(
         subscriptions=agent.subscriptions,
         handles=agent.handled_types,
         emits=sorted(emits),
-        outputs=sorted({h.output for h in agent.handlers if h.output}),
+        outputs=agent.outputs,
         started_at=started_at,
         heartbeat_at=now(),
         heartbeat_interval_s=interval_s,

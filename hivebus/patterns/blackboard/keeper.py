@@ -46,7 +46,7 @@ def keeper_agent(board: Blackboard, rules: Rules, guarantee: str, max_in_flight:
         description=f"Keeps the boards of blackboard {board.name!r}: applies each post as the "
                     "next version, or refuses it",
         guarantee=guarantee, max_in_flight=max_in_flight, topics=board.topic_specs(),
-        partition_hooks=[store],
+        partition_hooks=[store], publishes=[topics.state, topics.refusals],
     )  # fmt: skip
 
     @agent.on(topics.posts, Post)

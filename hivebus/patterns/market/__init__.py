@@ -87,7 +87,7 @@ class Market:
             f"{name}.coordinator",
             description=f"Runs the auctions of market {name!r}: one award per opportunity",
             durable=True, guarantee="exactly_once", calls=[bidding, offering],
-            max_in_flight=max_in_flight, topics=self.topic_specs(),
+            max_in_flight=max_in_flight, topics=self.topic_specs(), publishes=[self.topics.awards],
         )  # fmt: skip
 
         async def run_auction(opportunity: Opportunity, ctx: DurableContext) -> None:

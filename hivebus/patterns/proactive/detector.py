@@ -56,7 +56,8 @@ def detector(
     judge = rule or ZScore()
     forgetting = _Forgetting(judge)
     agent = Agent(name, description=f"Watches {metrics} for anomalies",
-                  topics=[TopicSpec(anomalies, partitions=partitions)])  # fmt: skip
+                  topics=[TopicSpec(anomalies, partitions=partitions)],
+                  publishes=[anomalies])  # fmt: skip
     agent.partition_hooks.append(forgetting)
 
     @agent.on(metrics, metric_type)

@@ -108,7 +108,8 @@ class Saga(Generic[In]):
         agent = Agent(
             name or f"{self.name}.coordinator",
             description=options.pop("description", f"Runs saga {self.name!r}, undoing on failure"),
-            durable=True, calls=self.callees(), topics=topics, **options,
+            durable=True, calls=self.callees(), topics=topics, publishes=[outcome_topic],
+            **options,
         )  # fmt: skip
 
         async def run_saga(event: In, ctx: DurableContext) -> None:
