@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hivebus.cli import agents, dev, dlq, publish, run, runs, schemas, tail
+from hivebus.cli import agents, dev, dlq, publish, run, runs, schemas, tail, topology
 from hivebus.errors import HivebusError
 
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.register_commands(commands)
     dlq.register(commands)
     runs.register(commands)
+    topology.register(commands)
     dev.register(commands)
     return parser
 

@@ -7,10 +7,13 @@ import asyncio
 import logging
 from typing import Any
 
+from hivebus.errors import ConfigError
 from hivebus.kafka.config import check_settings
 from hivebus.runtime import Worker
 from hivebus.runtime.loader import load_agents
 from hivebus.runtime.worker import tune_gc
+from hivebus.topology import load_topology, wire
+from hivebus.topology.wiring import topology_producer_settings
 
 
 def register(commands: Any) -> None:
@@ -26,7 +29,15 @@ def register(commands: Any) -> None:
         ),
         epilog="example: hivebus run agents/fraud.py agents/compliance.py --metrics-port 9464",
     )
-    run.add_argument("specs", nargs="+", metavar="module-or-file[:agent]")
+    run.add_argument(
+        "specs", nargs="+", metavar="module-or-file[:agent] | topology.yaml",
+        help="agent modules or files, or a topology file (runs the agents it declares, with "
+        "its settings)",
+    )  # fmt: skip
+    run.add_argument(
+        "--agent", action="append", default=[], metavar="NAME",
+        help="with a topology file: run only this agent (repeatable), as one container does",
+    )  # fmt: skip
     run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     run.add_argument(
         "--grace", type=float, default=15.0, metavar="SECONDS",
@@ -64,7 +75,18 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    agents = [agent for spec in args.specs for agent in load_agents(spec)]
+    agents = []
+    for spec in args.specs:
+        if spec.endswith((".yaml", ".yml")):
+            wired = wire(load_topology(spec), args.agent or None)
+            agents += [each.agent for each in wired]
+            shared = topology_producer_settings(wired)
+            producer_overrides = {**{k: str(v) for k, v in shared.items()}, **producer_overrides}
+        else:
+            agents += load_agents(spec)
+    if args.agent and not any(spec.endswith((".yaml", ".yml")) for spec in args.specs):
+        raise ConfigError("--agent picks agents of a topology file; give one (topology/x.yaml)")
+    check_settings("producer", producer_overrides)
     tune_gc()
     worker = Worker(
         agents, metrics_port=args.metrics_port, drain_grace_s=args.grace,

@@ -13,7 +13,7 @@ from hivebus.errors import HivebusError
 from hivebus.runtime.agent import Agent, compile_subscription
 from hivebus.runtime.loader import load_agents
 from hivebus.topology.load import Loaded
-from hivebus.topology.model import AgentEntry
+from hivebus.topology.model import AgentEntry, Setting
 
 
 @dataclass(frozen=True)
@@ -128,3 +128,19 @@ def _reads(agent: Agent, loaded: Loaded) -> list[str]:
         fullname = handler.event_type.fullname
         matched |= {name for name in names if fullname in carried.get(name, {fullname})}
     return sorted(matched)
+
+
+def topology_producer_settings(wired: list[Wired]) -> dict[str, Setting]:
+    """The producer settings of the agents run in one worker, which share one producer: two
+    agents asking different values of one setting cannot share it."""
+    merged: dict[str, Setting] = {}
+    owner: dict[str, str] = {}
+    for each in wired:
+        for key, value in each.entry.producer.items():
+            if key in merged and merged[key] != value:
+                raise HivebusError(
+                    f"agents {owner[key]!r} and {each.name!r} set producer {key} to "
+                    f"{merged[key]!r} and {value!r}; run them in separate workers (--agent)"
+                )
+            merged[key], owner[key] = value, each.name
+    return merged
