@@ -54,7 +54,9 @@ def _placed(source: Source, error: ValidationError) -> TopologyError:
     problems = []
     for detail in error.errors()[:MAX_LISTED]:
         location: Location = tuple(
-            part for part in detail["loc"] if not str(part).startswith("function-")
+            part
+            for part in detail["loc"]
+            if not str(part).startswith("function-") and part != "[key]"
         )
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Kafka's own rule for topic names (kafka.common.internals.Topic): 1-249 of these characters.
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
@@ -56,6 +56,19 @@ def retention_ms(value: str | int) -> int:
     if not match:
         raise ValueError(f"retention {value!r} is not a duration like 7d, 12h, 30m or forever")
     return int(match.group("n")) * _UNIT_MS[match.group("unit")]
+
+
+def check_agent_name(name: str) -> str:
+    if not _AGENT.match(name):
+        raise ValueError(
+            f"agent name {name!r} must be letters, digits, '.', '_' or '-' (it is the consumer "
+            "group id)"
+        )
+    return name
+
+
+TopicName = Annotated[str, AfterValidator(check_topic_name)]
+AgentName = Annotated[str, AfterValidator(check_agent_name)]
 
 
 class Topic(Strict):
@@ -109,14 +122,9 @@ class Contract(Strict):
     """An Avro contract and the topics it is written to: one registry subject per topic."""
 
     schema_: str = Field(alias="schema")
-    topics: list[str] = Field(min_length=1)
+    topics: list[TopicName] = Field(min_length=1)
     # The subject's compatibility level; unset: the registry's global level (BACKWARD).
     compatibility: Compatibility | None = None
-
-    @field_validator("topics")
-    @classmethod
-    def _topics(cls, value: list[str]) -> list[str]:
-        return [check_topic_name(name) for name in value]
 
 
 class Resources(Strict):
@@ -177,15 +185,13 @@ class Topology(Strict):
 
     name: Annotated[str, Field(pattern=_AGENT.pattern)]
     description: str = ""
-    topics: dict[str, Topic] = Field(default_factory=dict)
+    topics: dict[TopicName, Topic] = Field(default_factory=dict)
     contracts: list[Contract] = Field(default_factory=list)
-    agents: dict[str, AgentEntry] = Field(default_factory=dict)
+    agents: dict[AgentName, AgentEntry] = Field(default_factory=dict)
 
     @field_validator("topics")
     @classmethod
     def _topic_names(cls, value: dict[str, Topic]) -> dict[str, Topic]:
-        for name in value:
-            check_topic_name(name)
         collide: dict[str, str] = {}
         for name in value:
             # Kafka refuses topics whose names differ only by '.' versus '_' (metric names).
@@ -196,15 +202,4 @@ class Topology(Strict):
                     "alike in metric names and refuses the second"
                 )
             collide[folded] = name
-        return value
-
-    @field_validator("agents")
-    @classmethod
-    def _agent_names(cls, value: dict[str, AgentEntry]) -> dict[str, AgentEntry]:
-        for name in value:
-            if not _AGENT.match(name):
-                raise ValueError(
-                    f"agent name {name!r} must be letters, digits, '.', '_' or '-' (it is the "
-                    "consumer group id)"
-                )
         return value

@@ -84,9 +84,11 @@ def _convert(node: yaml.Node, location: Location, source: Source) -> Any:
         for key_node, value_node in node.value:
             key = _scalar(key_node)
             here = (*location, str(key))
-            if key in result:
-                raise source.error(here, "written twice; each key may appear once")
+            first = source.lines.get(here)
             source.lines[here] = key_node.start_mark.line + 1
+            if key in result:
+                raise source.error(here, f"written twice (first on line {first}); each key may "
+                                         "appear once")  # fmt: skip
             result[key] = _convert(value_node, here, source)
         return result
     if isinstance(node, yaml.SequenceNode):
