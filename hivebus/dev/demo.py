@@ -1,9 +1,11 @@
-"""The seed example, end to end: `agents/fraud.py` and `agents/compliance.py` on the local stack.
+"""The seed example, end to end: `topology/payments.yaml` on the local stack.
 
-The agents run in their own worker process (`hivebus run`), exactly as they would in a
-container. This process plays the bank: it publishes card and wire transactions written with
-contract v1, then registers v2 (a new field with a default) and publishes v1 and v2 side by
-side, printing each flag and each compliance decision as it arrives.
+The topology is applied first (topics, and contracts v1 and v2 of a transaction), then its
+agents, `agents/fraud.py` and `agents/compliance.py`, run in their own worker process
+(`hivebus run topology/payments.yaml`), exactly as they would in a container. This process
+plays the bank: it publishes card and wire transactions written with contract v1, then with
+v2 (a new field with a default) side by side with v1, printing each flag and each compliance
+decision as it arrives.
 """
 
 from __future__ import annotations
@@ -26,15 +28,17 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException
 
 from hivebus.contracts import Record, Serde, register, registry_client
-from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
+from hivebus.kafka.admin import admin_client
 from hivebus.kafka.endpoints import bootstrap_servers
 from hivebus.kafka.records import one
 from hivebus.runtime import Publisher
 from hivebus.runtime.directory import read_directory
 from hivebus.runtime.loader import import_file
+from hivebus.topology import load_topology, wire
+from hivebus.topology.apply import apply_plan
+from hivebus.topology.plan import make_plan
 
 Say = Callable[[str], None]
-TOPICS = ["transactions.card", "transactions.wire", "transactions.flagged", "compliance.decisions"]
 AGENTS = ("fraud-detector", "compliance-officer")
 MERCHANTS = ["grocer", "bookshop", "airline", "casino royale", "crypto-xchg", "pharmacy", "hotel"]
 COUNTRIES = ["FR", "DE", "US", "GB", "IR", "NL", "RU", "ES", "KP"]
@@ -50,13 +54,14 @@ def run(agents_dir: Path, count: int = 30, say: Say = print) -> Outcome:
     """Run the whole example; returns what was flagged and decided."""
     contracts = import_file((agents_dir / "contracts.py").resolve())
     fraud = import_file((agents_dir / "fraud.py").resolve())
-    ensure_topics(admin_client(), [TopicSpec(name, partitions=3) for name in TOPICS])
+    topology = agents_dir.parent / "topology" / "payments.yaml"
+    _apply(topology, say)
     serde = Serde(registry_client())
     outcome = Outcome()
     watcher = _Watcher(serde, contracts, outcome, say)
     watcher.start()
     log = Path(os.environ.get("HIVEBUS_STATE_DIR") or ".hivebus") / "demo-worker.log"
-    worker = _start_worker(agents_dir, log, say)
+    worker = _start_worker(topology, log, say)
     try:
         wait_for_agents(serde, worker, say)
         v1 = [_transaction(contracts.TransactionV1, f"v1-{i:04d}", i) for i in range(count)]
@@ -64,12 +69,12 @@ def run(agents_dir: Path, count: int = 30, say: Say = print) -> Outcome:
         asyncio.run(_publish(v1, "bank-core-v1"))
         _wait_until(lambda: len(outcome.decisions) >= _expected(fraud, contracts, v1), 60)
 
-        say("\n== registering Transaction v2: new field device_id, default null ==")
+        say("\n== Transaction v2: new field device_id, default null (the topology has it) ==")
         client = registry_client()
         v2_contract = contracts.Transaction.contract()
         for topic in ("transactions.card", "transactions.wire"):
             schema_id = register(client, v2_contract, topic)
-            say(f"registered {v2_contract.fullname} v2 for {topic} (schema id {schema_id})")
+            say(f"{v2_contract.fullname} v2 for {topic}: schema id {schema_id}")
         v2 = [_transaction(contracts.Transaction, f"v2-{i:04d}", 1000 + i) for i in range(count)]
         old = [
             _transaction(contracts.TransactionV1, f"v1-{i:04d}", i) for i in range(count, 2 * count)
@@ -119,13 +124,25 @@ def _expected(fraud: Any, contracts: Any, transactions: list[Record]) -> int:
     return sum(fraud.score(tx)[0] >= fraud.FLAG_AT for tx in current)
 
 
-def _start_worker(agents_dir: Path, log: Path, say: Say) -> subprocess.Popen[bytes]:
+def _apply(topology: Path, say: Say) -> None:
+    """`hivebus topology apply`, in process: what the example needs, created idempotently."""
+    loaded = load_topology(topology)
+    wire(loaded)
+    admin, registry = admin_client(), registry_client()
+    plan = make_plan(loaded, admin, registry)
+    say(f"== hivebus topology apply {topology.parent.name}/{topology.name} ==")
+    if not plan.changes and not plan.problems:
+        say("no changes: the topics and contracts are in place")
+        return
+    apply_plan(plan, admin, registry, say=say)
+
+
+def _start_worker(topology: Path, log: Path, say: Say) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "hivebus.cli", "run",
-        str(agents_dir / "fraud.py"), str(agents_dir / "compliance.py"), "--heartbeat", "2",
+        sys.executable, "-m", "hivebus.cli", "run", str(topology), "--heartbeat", "2",
     ]  # fmt: skip
-    say("starting the agents' worker: hivebus run agents/fraud.py agents/compliance.py")
+    say("starting the agents' worker: hivebus run topology/payments.yaml")
     with log.open("ab") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
