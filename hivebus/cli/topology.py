@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from hivebus.cli import topology_render
 from hivebus.contracts import Serde, registry_client
 from hivebus.contracts.endpoints import registry_url
 from hivebus.kafka.admin import admin_client
@@ -71,20 +72,7 @@ def register(commands: Any) -> None:
     )
     check.add_argument("file", type=Path, help="the topology YAML file")
     check.set_defaults(handler=_check)
-    for extra in _extensions():
-        extra(actions)
-
-
-def _extensions() -> list[Any]:
-    """The other topology actions (export, graph, render), each in its own module."""
-    found = []
-    for name in ("topology_export", "topology_render"):
-        try:
-            module = __import__(f"hivebus.cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError:
-            continue
-        found.append(module.register)
-    return found
+    topology_render.register(actions)
 
 
 def _check(args: argparse.Namespace) -> int:
