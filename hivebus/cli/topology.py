@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from hivebus.cli import topology_render
+from hivebus.cli import topology_export, topology_render
 from hivebus.contracts import Serde, registry_client
 from hivebus.contracts.endpoints import registry_url
 from hivebus.kafka.admin import admin_client
@@ -72,6 +72,7 @@ def register(commands: Any) -> None:
     )
     check.add_argument("file", type=Path, help="the topology YAML file")
     check.set_defaults(handler=_check)
+    topology_export.register(actions)
     topology_render.register(actions)
 
 
