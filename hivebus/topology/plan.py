@@ -122,16 +122,16 @@ def _loses_data(key: str, current: str | None, wanted: str) -> bool:
 def _plan_contracts(plan: Plan, loaded: Loaded, registry: SchemaRegistryClient) -> None:
     """Per subject, the declared versions in file order: those after the last one already
     registered are registered in turn, each checked against the one before it."""
-    declared: dict[str, list[tuple[str | None, AvroContract]]] = {}
+    declared: dict[str, list[tuple[str | None, AvroContract, int]]] = {}
     pairs = zip(loaded.topology.contracts, loaded.contracts, strict=True)
-    for entry, contract in pairs:
+    for index, (entry, contract) in enumerate(pairs):
         for topic in entry.topics:
             multi = loaded.topology.topics[topic].multi_type
             subject = subject_for(topic, contract.fullname, multi_type=multi)
-            declared.setdefault(subject, []).append((entry.compatibility, contract))
+            declared.setdefault(subject, []).append((entry.compatibility, contract, index))
     for subject, versions in declared.items():
         live = live_subject(registry, subject)
-        wanted = next((level for level, _ in reversed(versions) if level), None)
+        wanted = next((level for level, _, _ in reversed(versions) if level), None)
         level = wanted or live.level
         if wanted and wanted != live.level:
             plan.changes.append(
@@ -140,18 +140,19 @@ def _plan_contracts(plan: Plan, loaded: Loaded, registry: SchemaRegistryClient) 
             )  # fmt: skip
         newest_known = -1
         if live.exists:
-            for index, (_, contract) in enumerate(versions):
+            for position, (_, contract, _) in enumerate(versions):
                 if registered(registry, subject, contract.schema_str) is not None:
-                    newest_known = index
+                    newest_known = position
         # Older versions than one registered are history: registering them now would make
         # an old schema the subject's latest.
         earlier: list[str] = []
-        for _, contract in versions[newest_known + 1 :]:
+        for _, contract, index in versions[newest_known + 1 :]:
             why = _refusals(registry, subject, live.exists, earlier, contract.schema_str, level)
             if why:
+                where = loaded.source.where(("contracts", index, "schema"))
                 plan.problems.append(
-                    Problem(subject, f"{contract.fullname} is incompatible under {level}: "
-                                     + "; ".join(why))
+                    Problem(subject, f"{contract.fullname} ({where}) is incompatible under "
+                                     f"{level}: " + "; ".join(why))
                 )  # fmt: skip
                 break
             where = contract.path.name if contract.path else contract.fullname
