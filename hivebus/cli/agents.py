@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hivebus.contracts import Serde, registry_client
+from hivebus.kafka.access import CLI_TIMEOUT_S, check_access
 from hivebus.runtime.directory import read_directory
 
 
@@ -25,6 +26,7 @@ def register(commands: Any) -> None:
 
 
 def _agents(args: argparse.Namespace) -> int:
+    check_access(CLI_TIMEOUT_S)  # a refused login fails now, not as an empty answer
     views = read_directory(Serde(registry_client()))
     at = datetime.now(UTC)
     shown = 0

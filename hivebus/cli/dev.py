@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from hivebus.contracts.endpoints import REGISTRY_ENV
+from hivebus.contracts.registry_config import registry_connection
 from hivebus.dev import LocalStack, external_endpoints, smoke
 from hivebus.dev.demos import DEMOS
 from hivebus.dev.health import kafka_ok, registry_ok
 from hivebus.dev.java import find_java
+from hivebus.dev.settings import StackSettings
+from hivebus.kafka.connection import connection, connection_settings
 from hivebus.kafka.endpoints import BOOTSTRAP_ENV
+from hivebus.kafka.properties import read_properties
+from hivebus.kafka.secrets import mask_url, shown
+from hivebus.kafka.sources import CONFIG_ENV
 
 
 def register(commands: Any) -> None:
@@ -27,15 +34,16 @@ def register(commands: Any) -> None:
             "~/.cache/hivebus (HIVEBUS_CACHE_DIR); data, logs and pid files live in ./.hivebus "
             "(HIVEBUS_STATE_DIR). Ports: HIVEBUS_DEV_KAFKA_PORT (19092), "
             "HIVEBUS_DEV_CONTROLLER_PORT (19093), HIVEBUS_DEV_REGISTRY_PORT (18081), "
-            "HIVEBUS_DEV_REGISTRY_MANAGEMENT_PORT (18082). When KAFKA_BOOTSTRAP_SERVERS and "
-            "SCHEMA_REGISTRY_URL are set, that cluster is used and nothing is started."
+            "HIVEBUS_DEV_REGISTRY_MANAGEMENT_PORT (18082). When a cluster is configured "
+            "(KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL, or both in the HIVEBUS_KAFKA_CONFIG "
+            "file; docs/connections.md), that cluster is used and nothing is started."
         ),
     )
     sub = dev.add_subparsers(dest="dev_command", metavar="<action>", required=True)
-    sub.add_parser("up", help="start the stack (a no-op when it is running)").set_defaults(
-        handler=_up
-    )
-    sub.add_parser("down", help="stop the processes `up` started").set_defaults(handler=_down)
+    up = sub.add_parser("up", help="start the stack (a no-op when it is running)")
+    up.set_defaults(handler=_up)
+    down = sub.add_parser("down", help="stop the processes `up` started")
+    down.set_defaults(handler=_down)
     status = sub.add_parser(
         "status", help="health, pid and memory of each part; exit 1 if unhealthy"
     )
@@ -46,9 +54,15 @@ def register(commands: Any) -> None:
     logs.add_argument("-n", "--lines", type=int, default=50, help="lines to show (default 50)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.set_defaults(handler=_logs)
-    sub.add_parser(
-        "env", help="print the export lines that point clients at the stack"
-    ).set_defaults(handler=_env)
+    env = sub.add_parser("env", help="print the export lines that point clients at the stack")
+    env.set_defaults(handler=_env)
+    for action in (up, down, status, logs, env):
+        action.add_argument(
+            "--secure", action="store_true",
+            help="the secure stack: Kafka with SASL_SSL (SCRAM-SHA-512 over TLS) on ports "
+            "29092/29093, its registry on 28081/28082, state in ./.hivebus-secure "
+            "(HIVEBUS_SECURE_STATE_DIR); it runs beside the plain one",
+        )  # fmt: skip
     sub.add_parser(
         "java", help="print the Java the stack would use; exit 1 if none fits"
     ).set_defaults(handler=_java)
@@ -77,37 +91,46 @@ def register(commands: Any) -> None:
     demo.set_defaults(handler=_demo)
 
 
+def _stack(args: argparse.Namespace) -> LocalStack:
+    return LocalStack(StackSettings.from_env(secure=args.secure))
+
+
 def _up(args: argparse.Namespace) -> int:
-    if external := external_endpoints():
+    if not args.secure and (external := external_endpoints()):
         print(
-            f"{BOOTSTRAP_ENV} and {REGISTRY_ENV} are set: using {external.bootstrap_servers} "
-            f"and {external.registry_url}; nothing to start."
+            f"a cluster is configured ({BOOTSTRAP_ENV} and {REGISTRY_ENV}, or {CONFIG_ENV}): "
+            f"using {external.bootstrap_servers} and {mask_url(external.registry_url)}; "
+            "nothing to start."
         )
         return _check_external()
-    stack = LocalStack()
+    stack = _stack(args)
     report = stack.up()
     if not report.started:
         print("the local stack is already running")
     for name, seconds in report.seconds.items():
         print(f"  {name:<9} ready in {seconds:5.1f} s")
-    print(f"Kafka:           {report.endpoints.bootstrap_servers}")
+    flag, protocol = (" --secure", " (SASL_SSL)") if args.secure else ("", "")
+    print(f"Kafka:           {report.endpoints.bootstrap_servers}{protocol}")
     print(f"Schema registry: {report.endpoints.registry_url}")
-    print(f"Logs and data:   {stack.settings.state_dir}    (stop with `hivebus dev down`)")
+    print(f"Logs and data:   {stack.settings.state_dir}    (stop with `hivebus dev down{flag}`)")
+    if stack.kafka.secure:
+        print(f"Client config:   {stack.kafka.secure.client_file}")
+        print(f'                 (point clients at it: eval "$(hivebus dev env{flag})")')
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
-    if external_endpoints():
+    if not args.secure and external_endpoints():
         print("an external cluster is configured; `down` stops only a local stack")
-    stopped = LocalStack().down()
+    stopped = _stack(args).down()
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    if external_endpoints():
+    if not args.secure and external_endpoints():
         return _check_external()
-    parts = LocalStack().status()
+    parts = _stack(args).status()
     if args.json:
         print(json.dumps([part.__dict__ for part in parts], indent=2))
     else:
@@ -119,7 +142,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    stack = LocalStack()
+    stack = _stack(args)
     part = stack.kafka if args.part == "kafka" else stack.registry
     if not part.log_file.exists():
         print(f"no log yet at {part.log_file}", file=sys.stderr)
@@ -131,9 +154,21 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _env(args: argparse.Namespace) -> int:
-    stack = LocalStack()
+    stack = _stack(args)
     print(f"export {BOOTSTRAP_ENV}={stack.endpoints.bootstrap_servers}")
     print(f"export {REGISTRY_ENV}={stack.endpoints.registry_url}")
+    secure = stack.kafka.secure
+    if secure is None:
+        if current := os.environ.get(CONFIG_ENV):
+            print(f"# {CONFIG_ENV} is set ({current}): its settings apply on top of these;")
+            print(f"# `unset {CONFIG_ENV}` to use the plain stack")
+        return 0
+    print(f"export {CONFIG_ENV}={secure.client_file}")
+    if secure.client_file.exists():  # secrets are in the file, never on the screen
+        for setting in read_properties(secure.client_file):
+            print(f"#   {setting.key}={shown(setting.key, setting.value)}")
+    else:
+        print("# (written by `hivebus dev up --secure`)")
     return 0
 
 
@@ -157,10 +192,19 @@ def _demo(args: argparse.Namespace) -> int:
 def _check_external() -> int:
     external = external_endpoints()
     assert external is not None
+    kafka, registry = connection(), registry_connection()
+    security = connection_settings("admin")
     checks = {
-        f"kafka    {external.bootstrap_servers}": kafka_ok(external.bootstrap_servers),
-        f"registry {external.registry_url}": registry_ok(external.registry_url),
+        f"kafka    {external.bootstrap_servers}": kafka_ok(
+            external.bootstrap_servers, security=security
+        ),
+        f"registry {mask_url(external.registry_url)}": registry_ok(
+            external.registry_url, client=registry.config()
+        ),
     }
     for name, ok in checks.items():
         print(f"{name}: {'healthy' if ok else 'NOT reachable'}")
+    print("connection settings (secrets masked):")
+    for line in (*kafka.lines(), *registry.lines()):
+        print(f"  {line}")
     return 0 if all(checks.values()) else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from hivebus.kafka.access import CLI_TIMEOUT_S, check_access
 from hivebus.runtime.dlq_reader import read_dead_letters, replay
 
 
@@ -36,6 +37,7 @@ def register(commands: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    check_access(CLI_TIMEOUT_S)  # a refused login fails now, not as an empty answer
     count = 0
     for letter in read_dead_letters(args.agent, unreplayed_only=args.pending):
         count += 1
@@ -52,6 +54,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    check_access(CLI_TIMEOUT_S)  # a refused login fails now, not as an empty answer
     letters = replay(args.agent, dry_run=args.dry_run)
     verb = "would replay" if args.dry_run else "replayed"
     for letter in letters:

@@ -12,6 +12,7 @@ import fastavro
 from confluent_kafka import Producer
 from fastavro.validation import ValidationError, validate
 
+from hivebus.cli.client_settings import key_value
 from hivebus.contracts import (
     Contract,
     HeaderBuilder,
@@ -23,7 +24,10 @@ from hivebus.contracts import (
 from hivebus.contracts.strict import describe_unknown, unknown_fields
 from hivebus.contracts.wire import frame_header
 from hivebus.errors import ConfigError, HivebusError
-from hivebus.kafka.config import producer_config
+from hivebus.kafka.access import AccessWatch, flush_watched
+from hivebus.kafka.config import check_settings, producer_config
+
+FLUSH_TIMEOUT_S = 30.0
 
 
 def register_command(commands: Any) -> None:
@@ -52,10 +56,17 @@ def register_command(commands: Any) -> None:
     publish.add_argument("--source", default="hivebus-cli", help="ce_source (default hivebus-cli)")
     publish.add_argument("--correlation-id", help="ce_correlationid to carry")
     publish.add_argument("--multi-type", action="store_true", help="subject <topic>-<record name>")
+    publish.add_argument(
+        "--producer-config", action="append", default=[], metavar="KEY=VALUE", type=key_value,
+        help="librdkafka producer setting, e.g. compression.type=gzip for consumers that "
+        "cannot read lz4 (repeatable; over HIVEBUS_KAFKA_CONFIG and hivebus's defaults)",
+    )  # fmt: skip
     publish.set_defaults(handler=_publish)
 
 
 def _publish(args: argparse.Namespace) -> int:
+    overrides = dict(args.producer_config)
+    check_settings("producer", overrides)
     contract = _contract(args)
     text = input() if args.json == "-" else args.json
     try:
@@ -76,14 +87,16 @@ def _publish(args: argparse.Namespace) -> int:
     headers, event_id = HeaderBuilder(args.source).build(
         contract.fullname, correlation_id=args.correlation_id
     )
-    producer = Producer(producer_config("hivebus-cli"))
+    watch = AccessWatch()
+    producer = Producer({**producer_config("hivebus-cli", overrides), "error_cb": watch})
     failures: list[str] = []
     producer.produce(
         args.topic, out.getvalue(), key=args.key, headers=list(headers),
         on_delivery=lambda error, _: failures.append(error.str()) if error else None,
     )  # fmt: skip
-    if producer.flush(30) != 0 or failures:
-        raise HivebusError(f"the event was not acknowledged: {'; '.join(failures) or 'timeout'}")
+    if flush_watched(producer, watch, FLUSH_TIMEOUT_S) != 0 or failures:
+        why = "; ".join(failures) or f"no acknowledgement within {FLUSH_TIMEOUT_S:g} s"
+        raise HivebusError(f"the event was not acknowledged: {why}")
     print(f"published {contract.fullname} to {args.topic} as {event_id} (schema id {schema_id})")
     return 0
 

@@ -7,8 +7,11 @@ import asyncio
 import logging
 from typing import Any
 
+from hivebus.cli.client_settings import key_value
+from hivebus.contracts.registry_config import registry_connection
 from hivebus.errors import ConfigError
 from hivebus.kafka.config import check_settings
+from hivebus.kafka.connection import connection
 from hivebus.runtime import Worker
 from hivebus.runtime.loader import load_agents
 from hivebus.runtime.worker import tune_gc
@@ -46,12 +49,12 @@ def register(commands: Any) -> None:
     run.add_argument("--heartbeat", type=float, default=10.0, metavar="SECONDS",
                      help="directory heartbeat interval (default 10)")  # fmt: skip
     run.add_argument(
-        "--consumer-config", action="append", default=[], metavar="KEY=VALUE", type=_setting,
+        "--consumer-config", action="append", default=[], metavar="KEY=VALUE", type=key_value,
         help="librdkafka consumer setting for every agent, e.g. max.poll.interval.ms=600000 "
         "(repeatable; overrides hivebus's defaults)",
     )  # fmt: skip
     run.add_argument(
-        "--producer-config", action="append", default=[], metavar="KEY=VALUE", type=_setting,
+        "--producer-config", action="append", default=[], metavar="KEY=VALUE", type=key_value,
         help="librdkafka producer setting, e.g. linger.ms=20 to batch harder for throughput "
         "(repeatable; hivebus defaults to linger.ms=1, lz4, idempotence)",
     )  # fmt: skip
@@ -59,16 +62,10 @@ def register(commands: Any) -> None:
     run.set_defaults(handler=_run)
 
 
-def _setting(text: str) -> tuple[str, str]:
-    """KEY=VALUE as a pair; `check_settings` has librdkafka judge the key and the value."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
 def _run(args: argparse.Namespace) -> int:
     # Refused here, in one sentence, before any agent is loaded or said to be running.
+    connection()
+    registry_connection()
     consumer_overrides, producer_overrides = dict(args.consumer_config), dict(args.producer_config)
     check_settings("consumer", consumer_overrides)
     check_settings("producer", producer_overrides)

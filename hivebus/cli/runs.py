@@ -12,6 +12,7 @@ from hivebus.contracts import Serde, registry_client
 from hivebus.durable import RunJournal
 from hivebus.durable.reader import durable_agents, read_journals
 from hivebus.errors import HivebusError
+from hivebus.kafka.access import CLI_TIMEOUT_S, check_access
 
 STATES = ["pending", "running", "sleeping", "waiting", "completed", "failed", "parked", "cancelled"]
 
@@ -53,6 +54,7 @@ def register(commands: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    check_access(CLI_TIMEOUT_S)  # a refused login fails now, not as an empty answer
     serde = Serde(registry_client())
     agents = [args.agent] if args.agent else durable_agents()
     rows = []
@@ -68,6 +70,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    check_access(CLI_TIMEOUT_S)  # a refused login fails now, not as an empty answer
     serde = Serde(registry_client())
     for agent in [args.agent] if args.agent else durable_agents():
         journal = read_journals(serde, agent).get(args.run)
@@ -105,6 +108,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _signal(args: argparse.Namespace) -> int:
+    check_access(CLI_TIMEOUT_S)  # a refused login fails now, not as an empty answer
     try:
         payload = json.loads(args.json)
     except json.JSONDecodeError as error:
@@ -115,6 +119,7 @@ def _signal(args: argparse.Namespace) -> int:
 
 
 def _control(args: argparse.Namespace) -> int:
+    check_access(CLI_TIMEOUT_S)  # a refused login fails now, not as an empty answer
     send = durable.cancel if args.action == "cancel" else durable.resume
     asyncio.run(send(args.agent, args.run))
     print(f"asked run {args.run} of {args.agent} to {args.action}")

@@ -11,7 +11,8 @@ from typing import Any
 from confluent_kafka import Consumer
 
 from hivebus.contracts import Serde, UndecodableRecord, parse_headers, registry_client
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.access import AccessWatch
+from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.records import Consumed, one
 from hivebus.runtime.agent import compile_subscription
 
@@ -38,8 +39,9 @@ def register(commands: Any) -> None:
 def _tail(args: argparse.Namespace) -> int:
     pattern = compile_subscription(args.topic)
     subscription = args.topic if pattern is None else f"^{pattern.pattern}$"
+    watch = AccessWatch()
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"), "error_cb": watch,
         "group.id": f"hivebus-tail-{uuid.uuid4().hex[:8]}",
         "auto.offset.reset": "earliest" if args.from_beginning else "latest",
         "enable.auto.commit": False,
@@ -51,6 +53,7 @@ def _tail(args: argparse.Namespace) -> int:
     try:
         while args.max is None or seen < args.max:
             message = consumer.poll(0.5)
+            watch.check()
             if message is None or message.error() is not None:
                 if args.timeout is not None and time.monotonic() - idle_since > args.timeout:
                     break

@@ -1,18 +1,14 @@
-"""Where the schema registry is: `SCHEMA_REGISTRY_URL`, else the local dev stack's default.
+"""Where the schema registry is, for code that needs only the URL; its credentials and TLS
+are `registry_config.py`'s.
 
 The URL is the Confluent-compatible API root: for Apicurio that is `<base>/apis/ccompat/v7`.
 """
 
-import os
+from hivebus.contracts.registry_config import (
+    CCOMPAT_PATH,
+    DEFAULT_REGISTRY_PORT,
+    REGISTRY_ENV,
+    registry_url,
+)
 
-from hivebus.kafka.endpoints import DEFAULT_HOST
-
-REGISTRY_ENV = "SCHEMA_REGISTRY_URL"
-DEFAULT_REGISTRY_PORT = 18081
-CCOMPAT_PATH = "/apis/ccompat/v7"
-
-
-def registry_url() -> str:
-    """The schema registry URL every hivebus serializer uses."""
-    default = f"http://{DEFAULT_HOST}:{DEFAULT_REGISTRY_PORT}{CCOMPAT_PATH}"
-    return os.environ.get(REGISTRY_ENV) or default
+__all__ = ["CCOMPAT_PATH", "DEFAULT_REGISTRY_PORT", "REGISTRY_ENV", "registry_url"]

@@ -61,3 +61,17 @@ class RegistryUnavailable(HivebusError):
         self.action = action
         self.failure = failure
         super().__init__(f"the schema registry at {url} is unavailable ({action}): {failure}")
+
+
+class RegistryAccessDenied(RegistryUnavailable):
+    """The registry refused the credentials (HTTP 401) or their rights (403).
+
+    Like an outage, it says nothing about the record: one held back waits for fixed
+    credentials instead of being dead-lettered. The message names the setting to check.
+    """
+
+    def __init__(self, url: str, action: str, failure: str, hint: str) -> None:
+        self.url, self.action, self.failure = url, action, failure
+        HivebusError.__init__(
+            self, f"the schema registry at {url} refused access ({action}): {failure}; {hint}"
+        )

@@ -16,9 +16,12 @@ from types import ModuleType
 import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
 
-from hivebus.contracts.errors import RegistryUnavailable
+from hivebus.contracts.errors import RegistryAccessDenied, RegistryUnavailable
+from hivebus.contracts.registry_config import registry_connection
+from hivebus.kafka.secrets import mask_url
 
 TRANSIENT = (408, 429)  # a timeout or throttling answer: the registry is there but not serving
+DENIED = (401, 403)  # the credentials, or their rights: no retry of the same call will help
 
 
 def _flavours() -> tuple[ModuleType, ...]:
@@ -38,7 +41,7 @@ _CONNECT: tuple[type[Exception], ...] = tuple(m.ConnectError for m in _FLAVOURS)
 def registry_url_of(client: SchemaRegistryClient) -> str:
     """The URL(s) `client` talks to, for messages; fakes without one read 'unknown'."""
     urls = getattr(getattr(client, "_rest_client", None), "base_urls", None)
-    return ",".join(urls) if isinstance(urls, list) and urls else "(unknown url)"
+    return mask_url(",".join(urls)) if isinstance(urls, list) and urls else "(unknown url)"
 
 
 def is_outage(exc: SchemaRegistryError) -> bool:
@@ -55,9 +58,12 @@ def registry_call(client: SchemaRegistryClient, action: str) -> Iterator[None]:
     except _TRANSPORT as exc:  # timeouts, refused or reset connections, DNS, TLS
         raise RegistryUnavailable(registry_url_of(client), action, _describe(client, exc)) from exc
     except SchemaRegistryError as exc:
+        failure = f"HTTP {exc.http_status_code}: {exc.error_message}"
+        if exc.http_status_code in DENIED:
+            hint = registry_connection().credentials_hint()
+            raise RegistryAccessDenied(registry_url_of(client), action, failure, hint) from exc
         if not is_outage(exc):
             raise
-        failure = f"HTTP {exc.http_status_code}: {exc.error_message}"
         raise RegistryUnavailable(registry_url_of(client), action, failure) from exc
 
 
@@ -69,4 +75,7 @@ def _describe(client: SchemaRegistryClient, exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, _CONNECT) and "refused" in text.lower():
         return f"connection refused ({text})"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        ca = registry_connection().where("ssl.ca.location")
+        return f"{type(exc).__name__}: {text}; check {ca}"
     return f"{type(exc).__name__}: {text}"

@@ -6,9 +6,9 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, Schema
 
 from hivebus.contracts.compat import NOT_FOUND, compatibility_level, reasons
 from hivebus.contracts.contract import Contract
-from hivebus.contracts.endpoints import registry_url
 from hivebus.contracts.errors import ContractError, IncompatibleContract
 from hivebus.contracts.outage import registry_call
+from hivebus.contracts.registry_config import registry_connection
 from hivebus.contracts.subjects import subject_for
 
 CONFLICT = 409
@@ -31,11 +31,15 @@ RETRIES = {"max.retries": 1, "retries.wait.ms": 250, "retries.max.wait.ms": 250}
 def registry_client(
     url: str | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> SchemaRegistryClient:
-    """A client for the registry at `url`, by default `SCHEMA_REGISTRY_URL` or the dev stack.
+    """A client for the configured registry (`registry_config.py`: URL, credentials, TLS), or
+    for the registry at `url`, which gets the configured credentials only if it is that one.
 
     Every HTTP attempt gives up after `timeout_s`; `RegistryUnavailable` then tells callers.
     """
-    return SchemaRegistryClient({"url": url or registry_url(), "timeout": timeout_s, **RETRIES})
+    config = registry_connection().config()
+    if url is not None and url != config["url"]:
+        config = {"url": url}  # credentials are never sent to a registry they are not for
+    return SchemaRegistryClient({**config, "timeout": timeout_s, **RETRIES})
 
 
 def register(

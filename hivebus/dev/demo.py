@@ -29,7 +29,7 @@ from confluent_kafka import Consumer, KafkaException
 
 from hivebus.contracts import Record, Serde, register, registry_client
 from hivebus.kafka.admin import admin_client
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.records import one
 from hivebus.runtime import Publisher
 from hivebus.runtime.directory import read_directory
@@ -232,7 +232,7 @@ class _Watcher:
 
     def _run(self) -> None:
         consumer = Consumer({
-            "bootstrap.servers": bootstrap_servers(),
+            **connection_settings("consumer"),
             "group.id": f"hivebus-demo-watcher-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "latest",
             "enable.auto.commit": False,

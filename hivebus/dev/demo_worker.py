@@ -14,7 +14,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer
 
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 
 Say = Callable[[str], None]
 
@@ -44,7 +44,7 @@ def stop_worker(worker: subprocess.Popen[bytes], log: Path, say: Say) -> None:
 def committed_reader(topics: list[str]) -> Consumer:
     """A consumer of `topics` from their start that sees committed records only."""
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(), "group.id": f"demo-{uuid.uuid4().hex[:8]}",
+        **connection_settings("consumer"), "group.id": f"demo-{uuid.uuid4().hex[:8]}",
         "isolation.level": "read_committed", "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
     })  # fmt: skip

@@ -11,6 +11,7 @@ from string import Template
 from hivebus.dev.health import kafka_ok
 from hivebus.dev.java import Java
 from hivebus.dev.part import Part, StackError, data_path, port_open
+from hivebus.dev.secure import SecureBroker, override_properties
 
 CONFIG_TEMPLATE = Path(__file__).resolve().parent / "pins" / "kafka" / "server.properties"
 LOG_CONFIG = Path(__file__).resolve().parent / "pins" / "kafka" / "log4j2.yaml"
@@ -30,17 +31,29 @@ class KafkaNode(Part):
             "controller_port": self.settings.controller_port,
         }
 
+    @property
+    def secure(self) -> SecureBroker | None:
+        """The SASL_SSL side of a secure stack's broker; None for the plain one."""
+        return SecureBroker(self.settings) if self.settings.secure else None
+
     def healthy(self) -> bool:
         # The port check first keeps librdkafka from retrying against a closed port.
-        return port_open(self.settings.host, self.settings.kafka_port) and kafka_ok(self.endpoint)
+        if not port_open(self.settings.host, self.settings.kafka_port):
+            return False
+        security = self.secure.client_settings() if self.secure else None
+        return kafka_ok(self.endpoint, security=security)
 
     def launch(self, java: Java, libs: Path) -> None:
         """Write the broker config, format storage on first use, then start the broker."""
         self.check_ports()
-        config = self._write_config()
         classpath = f"{libs}/*"
-        if not (self._data_dir() / "meta.properties").exists():
-            self._format(java, classpath, config)
+        formatted = (self._data_dir() / "meta.properties").exists()
+        scram = self.secure.format_arguments() if self.secure and not formatted else []
+        config = self._write_config()
+        if not formatted:
+            self._format(java, classpath, config, scram)
+        if self.secure:
+            self.secure.write_client_file()
         heap = self.settings.kafka_heap_mb
         self.start([
             str(java.path), f"-Xms{min(heap, 256)}m", f"-Xmx{heap}m",
@@ -60,17 +73,20 @@ class KafkaNode(Part):
             data_dir=self._data_dir(),
         )
         path = data_path(self.settings, "kafka") / "server.properties"
+        if self.secure:  # it holds the broker's password
+            text = override_properties(text, self.secure.server_settings())
+            path.touch(mode=0o600)
         path.write_text(text)
         return path
 
-    def _format(self, java: Java, classpath: str, config: Path) -> None:
+    def _format(self, java: Java, classpath: str, config: Path, extra: list[str]) -> None:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         done = subprocess.run(
             [
                 str(java.path), f"-Dlog4j2.configurationFile={LOG_CONFIG}", "-cp", classpath,
                 # `=` form: a base64 id may start with "-", which would read as an option.
                 "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
-                "-c", str(config),
+                "-c", str(config), *extra,
             ],
             capture_output=True, text=True, check=False,
         )  # fmt: skip

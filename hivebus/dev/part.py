@@ -69,7 +69,7 @@ class Part(ABC):
                 raise StackError(
                     f"port {port} ({field}) is already in use by a process this stack did not "
                     f"start; stop it or choose another port "
-                    f"(HIVEBUS_DEV_{field.upper()} for {self.name})"
+                    f"({self.settings.env_prefix}{field.upper()} for {self.name})"
                 )
 
     def start(self, command: list[str], env: dict[str, str] | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
@@ -13,8 +14,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from hivebus.contracts.registry_config import registry_connection
 from hivebus.dev.stack import Endpoints
 from hivebus.errors import HivebusError
+from hivebus.kafka.connection import connection_settings
 
 TOPIC = "smoke.greetings"
 GREETING = {
@@ -30,8 +33,17 @@ GREETING = {
 
 
 def run(endpoints: Endpoints, count: int = 3, say: Callable[[str], None] = print) -> int:
-    """Round-trip `count` Avro events through Kafka and the registry; returns events read."""
-    admin = AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
+    """Round-trip `count` Avro events through Kafka and the registry; returns events read.
+
+    An external cluster is reached with the whole connection configuration (TLS, SASL,
+    registry credentials), the local stack with its address alone.
+    """
+    kafka: dict[str, Any] = {"bootstrap.servers": endpoints.bootstrap_servers}
+    registry_settings: dict[str, Any] = {"url": endpoints.registry_url}
+    if endpoints.external:
+        kafka = {**connection_settings("admin"), **kafka}
+        registry_settings = {**registry_connection().config(), **registry_settings}
+    admin = AdminClient(kafka)
     if TOPIC not in admin.list_topics(timeout=10).topics:
         admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=1)])[
             TOPIC
@@ -40,7 +52,7 @@ def run(endpoints: Endpoints, count: int = 3, say: Callable[[str], None] = print
     else:
         say(f"topic {TOPIC} exists")
 
-    registry = SchemaRegistryClient({"url": endpoints.registry_url})
+    registry = SchemaRegistryClient(registry_settings)
     serializer = AvroSerializer(
         registry,
         json.dumps(GREETING),
@@ -48,9 +60,7 @@ def run(endpoints: Endpoints, count: int = 3, say: Callable[[str], None] = print
     )
     context = SerializationContext(TOPIC, MessageField.VALUE)
     run_id = uuid.uuid4().hex[:8]
-    producer = Producer(
-        {"bootstrap.servers": endpoints.bootstrap_servers, "enable.idempotence": True}
-    )
+    producer = Producer({**kafka, "enable.idempotence": True})
     for seq in range(count):
         key = f"{run_id}-{seq}"
         value = {"id": key, "text": f"hello #{seq} from the smoke run", "seq": seq}
@@ -62,7 +72,7 @@ def run(endpoints: Endpoints, count: int = 3, say: Callable[[str], None] = print
     say(f"produced {count} Avro events (Confluent wire format, idempotent producer)")
 
     consumer = Consumer({
-        "bootstrap.servers": endpoints.bootstrap_servers,
+        **kafka,
         "group.id": f"hivebus-smoke-{run_id}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,

@@ -7,20 +7,19 @@ whose pid files this state directory holds, and a file lock keeps two `up`s from
 from __future__ import annotations
 
 import fcntl
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from hivebus.contracts.endpoints import REGISTRY_ENV
+from hivebus.contracts.registry_config import configured_registry_url
 from hivebus.dev import artifacts
 from hivebus.dev.java import find_java
 from hivebus.dev.kafka_node import KafkaNode
 from hivebus.dev.part import PartStatus
 from hivebus.dev.registry_node import RegistryNode
 from hivebus.dev.settings import StackSettings
-from hivebus.kafka.endpoints import BOOTSTRAP_ENV
+from hivebus.kafka.connection import configured_bootstrap
 
 Progress = Callable[[str], None]
 
@@ -42,8 +41,10 @@ class UpReport:
 
 
 def external_endpoints() -> Endpoints | None:
-    """The cluster named by `KAFKA_BOOTSTRAP_SERVERS` and `SCHEMA_REGISTRY_URL`, if both set."""
-    bootstrap, registry = os.environ.get(BOOTSTRAP_ENV), os.environ.get(REGISTRY_ENV)
+    """The cluster the connection configuration names, if it names both a broker and a
+    registry (`KAFKA_BOOTSTRAP_SERVERS` and `SCHEMA_REGISTRY_URL`, or the `HIVEBUS_KAFKA_CONFIG`
+    file's `bootstrap.servers` and `schema.registry.url`)."""
+    bootstrap, registry = configured_bootstrap(), configured_registry_url()
     if bootstrap and registry:
         return Endpoints(bootstrap, registry, external=True)
     return None
@@ -59,25 +60,30 @@ class LocalStack:
     def endpoints(self) -> Endpoints:
         return Endpoints(self.settings.bootstrap_servers, self.settings.registry_url)
 
-    def up(self, progress: Progress = print) -> UpReport:
-        """Start whatever is not running; returns what was started and how long each took."""
+    def up(self, progress: Progress = print, only: Iterable[str] | None = None) -> UpReport:
+        """Start whatever is not running (of the parts named in `only`, by default both);
+        returns what was started and how long each took."""
+        names = set(only) if only is not None else {"kafka", "registry"}
         with self._lock():
             started: list[str] = []
             seconds: dict[str, float] = {}
-            if self.kafka.pid() and self.registry.pid():
+            wanted = [part for part in (self.kafka, self.registry) if part.name in names]
+            if all(part.pid() for part in wanted):
                 return UpReport(self.endpoints, (), {})
             clock = time.monotonic()
             java = find_java()
-            libs = artifacts.kafka_libs(self.settings.cache_dir, progress)
-            home = artifacts.registry_home(self.settings.cache_dir, progress)
+            cache = self.settings.cache_dir
+            libs = artifacts.kafka_libs(cache, progress) if "kafka" in names else None
+            home = artifacts.registry_home(cache, progress) if "registry" in names else None
             seconds["artifacts"] = time.monotonic() - clock
-            if not self.kafka.pid():
-                progress(f"starting Kafka on {self.kafka.endpoint} (Java {java.major})...")
+            if libs is not None and not self.kafka.pid():
+                mode = " with SASL_SSL" if self.settings.secure else ""
+                progress(f"starting Kafka{mode} on {self.kafka.endpoint} (Java {java.major})...")
                 clock = time.monotonic()
                 self.kafka.launch(java, libs)
                 seconds["kafka"] = time.monotonic() - clock
                 started.append("kafka")
-            if not self.registry.pid():
+            if home is not None and not self.registry.pid():
                 progress(f"starting the schema registry on {self.registry.endpoint}...")
                 clock = time.monotonic()
                 self.registry.launch(java, home)

@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from hivebus.durable.errors import JournalCodecError
 from hivebus.envvars import int_env
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.producer import AsyncProducer
 
 CHUNK_BYTES = 512 * 1024
@@ -70,7 +70,7 @@ class BlobStore:
 def _read(ref: dict[str, Any]) -> bytes:
     offsets: list[int] = ref["offsets"]
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"),
         "group.id": f"hivebus-blob-reader-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "fetch.max.bytes": 8 * CHUNK_BYTES,

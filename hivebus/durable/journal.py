@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from hivebus.contracts import Serde
 from hivebus.durable.records import RunJournal
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.producer import AsyncProducer
 
 RESTORE_TIMEOUT_S = 60.0
@@ -112,7 +112,7 @@ def read_partition(serde: Serde, topic: str, partition: int) -> dict[str, RunJou
     transaction a dead worker left open holds read_committed back (at most its timeout), and
     what its records hide is what a restore must see."""
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"),
         "group.id": f"hivebus-journal-reader-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "enable.partition.eof": True,

@@ -10,7 +10,7 @@ from hivebus.contracts import Serde
 from hivebus.durable.journal import read_partition
 from hivebus.durable.records import RunJournal
 from hivebus.durable.topics import journal_topic
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 
 PREFIX = journal_topic("")
 
@@ -33,7 +33,7 @@ def read_journals(serde: Serde, agent: str, timeout_s: float = 10) -> dict[str, 
 def _topics(timeout_s: float) -> dict[str, int]:
     """Every topic of the cluster, with its partition count."""
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"),
         "group.id": f"hivebus-journal-reader-{uuid.uuid4().hex[:8]}",
     })  # fmt: skip
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import confluent_kafka.admin as admin_api
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
@@ -11,7 +12,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from hivebus.errors import HivebusError
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,11 @@ class TopicSpec:
 
 
 def admin_client(bootstrap: str | None = None) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap or bootstrap_servers()})
+    """An admin client with the shared connection configuration (TLS, SASL included)."""
+    config: dict[str, Any] = dict(connection_settings("admin"))
+    if bootstrap:
+        config["bootstrap.servers"] = bootstrap
+    return AdminClient(config)
 
 
 def ensure_topics(

@@ -1,12 +1,8 @@
-"""Where the Kafka cluster is: `KAFKA_BOOTSTRAP_SERVERS`, else the local dev stack's default."""
+"""Where the Kafka cluster is, for code that needs only the address; the whole connection
+configuration (TLS, SASL, client settings) is `connection.py`'s."""
 
-import os
+from hivebus.kafka.connection import bootstrap_servers
+from hivebus.kafka.defaults import DEFAULT_HOST, DEFAULT_KAFKA_PORT
+from hivebus.kafka.sources import BOOTSTRAP_ENV
 
-BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_KAFKA_PORT = 19092
-
-
-def bootstrap_servers() -> str:
-    """The bootstrap servers every hivebus client connects to."""
-    return os.environ.get(BOOTSTRAP_ENV) or f"{DEFAULT_HOST}:{DEFAULT_KAFKA_PORT}"
+__all__ = ["BOOTSTRAP_ENV", "DEFAULT_HOST", "DEFAULT_KAFKA_PORT", "bootstrap_servers"]

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from hivebus.contracts import Record, Serde
 from hivebus.kafka.admin import TopicSpec
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.records import one
 from hivebus.runtime.agent import Agent
 
@@ -89,7 +89,7 @@ class AgentView:
 def read_directory(serde: Serde, timeout_s: float = 10.0) -> dict[str, AgentView]:
     """Fold the directory topic, from the beginning to its current end, into views."""
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"),
         "group.id": f"hivebus-directory-reader-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
     })  # fmt: skip

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from hivebus.errors import HivebusError
 from hivebus.kafka.config import producer_config
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.records import Consumed, one
 from hivebus.runtime.deadletter import dlq_topic, strip_error_headers
 
@@ -104,7 +104,7 @@ _COORDINATOR_MOVING = (
 
 def _consumer(group: str) -> Consumer:
     return Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"),
         "group.id": group,
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,

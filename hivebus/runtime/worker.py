@@ -16,6 +16,7 @@ from wsgiref.simple_server import WSGIServer
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.errors import ConfigError, HivebusError
+from hivebus.kafka.access import check_access
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
@@ -94,6 +95,9 @@ class Worker:
         """
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
+        # Wrong credentials or an untrusted certificate fail here within a second, naming
+        # the setting, instead of as a metadata timeout half a minute later.
+        await asyncio.to_thread(check_access)
         admin = admin_client()
         specs = [directory.SPEC] + [TopicSpec(dlq_topic(a.name)) for a in self.agents]
         specs += [spec for agent in self.agents for spec in agent.topics]

@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 from confluent_kafka import Consumer, Message
 
 from hivebus.contracts import EventMeta, Record, Serde, parse_headers
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 
 R = TypeVar("R", bound=Record)
 
@@ -53,7 +53,7 @@ def _read(
     until: Until[R] | None, committed_only: bool,
 ) -> list[Received[R]]:  # fmt: skip
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"),
         "isolation.level": "read_committed" if committed_only else "read_uncommitted",
         "group.id": f"hivebus-test-reader-{uuid.uuid4().hex[:8]}",
         "auto.offset.reset": "earliest",

@@ -14,23 +14,14 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from hivebus.dev import LocalStack
 from hivebus.dev.part import StackError
 from hivebus.dev.settings import StackSettings
+from tests.integration.ports import free_ports
 
 GREETING = {"type": "record", "name": "Hi", "fields": [{"name": "text", "type": "string"}]}
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 @pytest.fixture
 def isolated(tmp_path: Path) -> Iterator[LocalStack]:
-    kafka, controller, registry, management = _free_ports(4)
+    kafka, controller, registry, management = free_ports(4)
     settings = replace(
         StackSettings.from_env(),
         state_dir=tmp_path / "state",

@@ -17,7 +17,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from hivebus.contracts import Serde
 from hivebus.errors import HivebusError
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 from hivebus.patterns.blackboard.records import BoardState
 
 READ_TIMEOUT_S = 60.0  # an open transaction of a killed keeper holds the end back ~10 s
@@ -37,7 +37,7 @@ def read_boards(
     each read to the end it had when the read began (blocking). With `beside` (the posts
     topic), first check that it has as many partitions as `topic`."""
     consumer = Consumer({
-        "bootstrap.servers": bootstrap_servers(),
+        **connection_settings("consumer"),
         "group.id": f"hivebus-board-reader-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "enable.partition.eof": True,

@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from prometheus_client import Gauge
 
 from hivebus.contracts import Serde, registry_client
-from hivebus.kafka.endpoints import bootstrap_servers
+from hivebus.kafka.connection import connection_settings
 from hivebus.patterns.readmodel.records import ViewEntry
 from hivebus.patterns.readmodel.store import Store
 
@@ -68,7 +68,7 @@ class Replica:
     def _run(self) -> None:
         serde = Serde(registry_client())
         consumer = Consumer({
-            "bootstrap.servers": bootstrap_servers(), "group.id": f"view-{uuid.uuid4().hex}",
+            **connection_settings("consumer"), "group.id": f"view-{uuid.uuid4().hex}",
             "enable.auto.commit": False, "isolation.level": "read_committed",
             "enable.partition.eof": True, "auto.offset.reset": "earliest",
         })  # fmt: skip
