@@ -4,8 +4,9 @@ A secure broker (SCRAM-SHA-512 over TLS, with a CA made for it) is started for t
 ports of its own, beside the session's plain stack. The registry is the session's, behind an
 HTTPS proxy that demands basic credentials (`registry_proxy.py`). An agent (`hivebus run
 agents/fraud.py`), `hivebus publish` and `hivebus tail` then work through
-`HIVEBUS_KAFKA_CONFIG` alone, and wrong credentials are refused within seconds with the
-setting named and the secret nowhere in the output.
+`HIVEBUS_KAFKA_CONFIG` alone, as do `hivebus topology plan` and `apply`, and wrong
+credentials are refused within seconds with the setting named and the secret nowhere in the
+output.
 """
 
 from __future__ import annotations
@@ -162,6 +163,27 @@ def test_an_agent_publish_and_tail_work_through_the_connection_file_alone(
     assert proxy.tally.authorized > 0  # publish, tail and the agent all sent the credentials
     assert proxy.tally.refused == 0
     assert "compresscodec: gzip" in compression_of(secure, topic)
+
+
+def test_topology_plan_and_apply_work_through_the_connection_file_alone(
+    secure: LocalStack, proxy: RunningProxy, tmp_path: Path
+) -> None:
+    env = only_file(write_config(tmp_path / "client.properties", secure, proxy))
+    topic = f"secure.orders{uuid.uuid4().hex[:6]}"
+    topology = tmp_path / "secure.yaml"
+    topology.write_text(
+        f"name: secure\ntopics:\n  {topic}: {{partitions: 2, retention: 3d}}\n"
+        f"contracts:\n  - schema: {TRANSACTION}\n    topics: [{topic}]\n"
+    )
+    planned = cli("topology", "plan", str(topology), env=env)
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert secure.settings.bootstrap_servers in planned.stdout  # planned against the secure one
+    applied = cli("topology", "apply", str(topology), env=env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    again = cli("topology", "plan", str(topology), env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes" in again.stdout
+    assert proxy.tally.refused == 0
 
 
 @pytest.mark.parametrize("command", ["publish", "run"])
