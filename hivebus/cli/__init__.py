@@ -6,7 +6,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hivebus.cli import agents, dev, dlq, image, publish, run, runs, schemas, tail, topology
+from hivebus.cli import (
+    agents,
+    dev,
+    dlq,
+    gateway,
+    image,
+    publish,
+    run,
+    runs,
+    schemas,
+    tail,
+    topology,
+)
 from hivebus.errors import HivebusError
 
 
@@ -25,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.register(commands)
     runs.register(commands)
     topology.register(commands)
+    gateway.register(commands)
     image.register(commands)
     dev.register(commands)
     return parser

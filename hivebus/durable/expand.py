@@ -47,6 +47,7 @@ def expand(agent: Agent) -> list[Agent] | None:
         max_in_flight=agent.max_in_flight, ordering=agent.ordering, retry=agent.retry,
         guarantee=agent.guarantee, consumer_config=agent.consumer_config,
         topics=[*agent.topics, *topic_specs(agent.name)],
+        publishes=agent.outputs,  # what its runs write: the directory shows the whole agent
     )  # fmt: skip
 
     async def start(event: object, ctx: Context) -> None:

@@ -1,0 +1,87 @@
+"""`hivebus gateway`: the HTTP gateway, tasks over HTTP with live status streams."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from hivebus.contracts.registry_config import registry_connection
+from hivebus.errors import ConfigError
+from hivebus.kafka.access import CLI_TIMEOUT_S, check_access
+from hivebus.kafka.connection import connection
+
+LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
+DESCRIPTION = """\
+Serve the HTTP gateway. A task is a durable run of an agent:
+
+  POST /v1/tasks                       start one (the input is checked against the
+                                       agent's Avro contract); 202 at once
+  GET  /v1/tasks/{id}                  where the run is: state, steps, result
+  GET  /v1/tasks/{id}/events           its events as Server-Sent Events, resumable
+                                       with Last-Event-ID on any replica
+  WS   /v1/tasks/{id}/ws               the same over a WebSocket
+  POST /v1/tasks/{id}/cancel           cancel the run
+  POST /v1/tasks/{id}/signals/{name}   the JSON body is what ctx.wait_for(name) gets
+
+Everything is read from Kafka, so any number of replicas serve any task.
+See docs/gateway.md.
+"""
+EXAMPLE = """\
+examples:
+  hivebus gateway --port 8080
+  curl -s -X POST localhost:8080/v1/tasks -H 'content-type: application/json' \\
+       -d '{"agent": "lead-scout", "input": {"company": "Acme"}}'
+  curl -N localhost:8080/v1/tasks/<id>/events
+"""
+
+
+def register(commands: Any) -> None:
+    gateway = commands.add_parser(
+        "gateway",
+        help="serve tasks over HTTP: submit to a durable agent, follow its run live",
+        description=DESCRIPTION,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gateway.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    gateway.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    gateway.add_argument("--log-level", default="INFO", choices=LEVELS, help="default INFO")
+    gateway.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1024 * 1024,
+        help="larger request bodies are refused with 413 (default 1 MiB)",
+    )
+    gateway.add_argument(
+        "--keepalive",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="an SSE comment this often on a quiet stream, for proxies (default 15)",
+    )
+    gateway.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # the server only when serving: `hivebus --help` stays quick
+
+    from hivebus.gateway import Settings, create_app
+
+    if args.max_body_bytes < 1 or args.keepalive <= 0:
+        raise ConfigError("--max-body-bytes and --keepalive must be positive")
+    connection()  # a bad setting is refused here, in one sentence naming it
+    registry_connection()
+    check_access(CLI_TIMEOUT_S)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings(max_body_bytes=args.max_body_bytes, keepalive_s=args.keepalive)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        access_log=args.log_level == "DEBUG",
+    )
+    return 0

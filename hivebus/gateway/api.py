@@ -1,0 +1,113 @@
+"""The task endpoints: submit, look at, cancel and signal a task."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from hivebus.durable import control
+from hivebus.errors import HivebusError
+from hivebus.gateway.body import json_body
+from hivebus.gateway.errors import ApiError
+from hivebus.gateway.events import TERMINAL
+from hivebus.gateway.service import Gateway
+from hivebus.gateway.status import task_status
+from hivebus.gateway.submit import SOURCE, encode_input, parse_request
+from hivebus.gateway.targets import Target, resolve
+
+# Worth a fresh look at the directory: an agent may have started a moment ago.
+_NEW_AGENT = ("unknown_agent", "not_durable", "not_subscribed")
+
+
+async def create_task(request: Request) -> JSONResponse:
+    """`POST /v1/tasks`: 202 once the task and its input are in Kafka; the run goes on."""
+    gateway = _gateway(request)
+    body = parse_request(await json_body(request, gateway.settings.max_body_bytes))
+    target = await _target(gateway, body)
+    value = encode_input(body["input"], target)
+    task = await gateway.submitter.submit(target, value, body.get("key"))
+    status_url = str(request.url_for("task", task_id=task.task_id))
+    answer = {
+        "id": task.task_id,
+        "state": "submitted",
+        "agent": task.agent,
+        "topic": task.topic,
+        "type": task.type,
+        "status_url": status_url,
+        "events_url": str(request.url_for("task_events", task_id=task.task_id)),
+    }
+    return JSONResponse(answer, status_code=202, headers={"Location": status_url})
+
+
+async def get_task(request: Request) -> JSONResponse:
+    """`GET /v1/tasks/{id}`: the state, the steps so far, the result once done."""
+    gateway = _gateway(request)
+    task = await gateway.task(request.path_params["task_id"])
+    return JSONResponse(await task_status(gateway, task))
+
+
+async def cancel_task(request: Request) -> JSONResponse:
+    """`POST /v1/tasks/{id}/cancel`: asked of the run; it ends `canceled` at its next turn
+    (at once when it sleeps or waits)."""
+    gateway = _gateway(request)
+    task = await gateway.task(request.path_params["task_id"])
+    await _unfinished(gateway, task.task_id)
+    await _control(control.cancel(task.agent, task.task_id, source=SOURCE))
+    return _accepted(request, task.task_id, {"cancel": "requested"})
+
+
+async def signal_task(request: Request) -> JSONResponse:
+    """`POST /v1/tasks/{id}/signals/{name}`: the body (JSON, or none) is the signal's payload,
+    taken by the run's `ctx.wait_for(name)`, also if it comes before the run waits."""
+    gateway = _gateway(request)
+    task = await gateway.task(request.path_params["task_id"])
+    name = request.path_params["name"]
+    payload = await json_body(request, gateway.settings.max_body_bytes, empty=None)
+    await _unfinished(gateway, task.task_id)
+    await _control(control.signal(task.agent, task.task_id, name, payload, source=SOURCE))
+    return _accepted(request, task.task_id, {"signal": name})
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+async def _target(gateway: Gateway, body: dict[str, Any]) -> Target:
+    agent, topic, type_ = body.get("agent"), body.get("topic"), body.get("type")
+    asked = time.monotonic()
+    snapshot = await gateway.catalog.current()
+    try:
+        return await resolve(snapshot, gateway.contracts, agent, topic, type_)
+    except ApiError as error:
+        if error.code not in _NEW_AGENT or snapshot.taken >= asked:
+            raise
+    fresh = await gateway.catalog.fresher(asked)
+    return await resolve(fresh, gateway.contracts, agent, topic, type_)
+
+
+async def _unfinished(gateway: Gateway, task_id: str) -> None:
+    """409 for a task that has ended: there is nothing left to tell its run."""
+    status = await task_status(gateway, await gateway.task(task_id))
+    if status["state"] in TERMINAL:
+        raise ApiError(409, "task_ended", f"task {task_id!r} is {status['state']} already")
+
+
+async def _control(request: Any) -> None:
+    try:
+        await request
+    except HivebusError as error:
+        message = f"the request did not reach the run: {error}"
+        raise ApiError(503, "kafka_unavailable", message) from None
+
+
+def _accepted(request: Request, task_id: str, what: dict[str, str]) -> JSONResponse:
+    status_url = str(request.url_for("task", task_id=task_id))
+    return JSONResponse({"id": task_id, **what, "status_url": status_url}, status_code=202)
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway

@@ -1,0 +1,44 @@
+"""The gateway's ASGI application (Starlette), served by uvicorn (`hivebus gateway`).
+
+Starlette, because the A2A SDK's server mounts Starlette routes, so A2A can later sit beside
+these endpoints in the same application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from hivebus.gateway import api, streams
+from hivebus.gateway.errors import HANDLERS
+from hivebus.gateway.service import Gateway, Settings
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    chosen = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway = Gateway(chosen)
+        await gateway.start()
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    routes = [
+        Route("/v1/tasks", api.create_task, methods=["POST"]),
+        Route("/v1/tasks/{task_id}", api.get_task, methods=["GET"], name="task"),
+        Route(
+            "/v1/tasks/{task_id}/events", streams.sse_events, methods=["GET"], name="task_events"
+        ),
+        WebSocketRoute("/v1/tasks/{task_id}/ws", streams.ws_events),
+        Route("/v1/tasks/{task_id}/cancel", api.cancel_task, methods=["POST"]),
+        Route("/v1/tasks/{task_id}/signals/{name}", api.signal_task, methods=["POST"]),
+        Route("/healthz", api.health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)
