@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 
 from hivebus.durable import control
 from hivebus.errors import HivebusError
+from hivebus.gateway.auth import require
 from hivebus.gateway.body import json_body
 from hivebus.gateway.errors import ApiError
 from hivebus.gateway.events import TERMINAL
+from hivebus.gateway.records import TaskRecord
 from hivebus.gateway.service import Gateway
 from hivebus.gateway.status import task_status
 from hivebus.gateway.submit import SOURCE, encode_input, parse_request
@@ -26,7 +28,10 @@ async def create_task(request: Request) -> JSONResponse:
     """`POST /v1/tasks`: 202 once the task and its input are in Kafka; the run goes on."""
     gateway = _gateway(request)
     body = parse_request(await json_body(request, gateway.settings.max_body_bytes))
+    if body.get("agent") is not None:
+        require(request, body["agent"])  # before the directory says whether it exists
     target = await _target(gateway, body)
+    require(request, target.agent)
     value = encode_input(body["input"], target)
     task = await gateway.submitter.submit(target, value, body.get("key"))
     status_url = str(request.url_for("task", task_id=task.task_id))
@@ -45,7 +50,7 @@ async def create_task(request: Request) -> JSONResponse:
 async def get_task(request: Request) -> JSONResponse:
     """`GET /v1/tasks/{id}`: the state, the steps so far, the result once done."""
     gateway = _gateway(request)
-    task = await gateway.task(request.path_params["task_id"])
+    task = await permitted_task(gateway, request)
     return JSONResponse(await task_status(gateway, task))
 
 
@@ -53,7 +58,7 @@ async def cancel_task(request: Request) -> JSONResponse:
     """`POST /v1/tasks/{id}/cancel`: asked of the run; it ends `canceled` at its next turn
     (at once when it sleeps or waits)."""
     gateway = _gateway(request)
-    task = await gateway.task(request.path_params["task_id"])
+    task = await permitted_task(gateway, request)
     await _unfinished(gateway, task.task_id)
     await _control(control.cancel(task.agent, task.task_id, source=SOURCE))
     return _accepted(request, task.task_id, {"cancel": "requested"})
@@ -63,12 +68,19 @@ async def signal_task(request: Request) -> JSONResponse:
     """`POST /v1/tasks/{id}/signals/{name}`: the body (JSON, or none) is the signal's payload,
     taken by the run's `ctx.wait_for(name)`, also if it comes before the run waits."""
     gateway = _gateway(request)
-    task = await gateway.task(request.path_params["task_id"])
+    task = await permitted_task(gateway, request)
     name = request.path_params["name"]
     payload = await json_body(request, gateway.settings.max_body_bytes, empty=None)
     await _unfinished(gateway, task.task_id)
     await _control(control.signal(task.agent, task.task_id, name, payload, source=SOURCE))
     return _accepted(request, task.task_id, {"signal": name})
+
+
+async def permitted_task(gateway: Gateway, connection: HTTPConnection) -> TaskRecord:
+    """The task of the path, or 404; 403 when the caller may not use the task's agent."""
+    task = await gateway.task(connection.path_params["task_id"])
+    require(connection, task.agent)
+    return task
 
 
 async def health(request: Request) -> JSONResponse:

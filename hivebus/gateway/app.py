@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from hivebus.gateway import api, streams
 from hivebus.gateway.errors import HANDLERS
+from hivebus.gateway.security import security_middleware
 from hivebus.gateway.service import Gateway, Settings
 
 
@@ -41,4 +42,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/v1/tasks/{task_id}/signals/{name}", api.signal_task, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=HANDLERS,
+        middleware=security_middleware(chosen.keys_file, chosen.cors_origins),
+    )

@@ -34,6 +34,8 @@ async def json_body(request: Request, limit: int, *, empty: Any = ...) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {error}") from None
+    except RecursionError:  # `[[[[...` nested deeper than the parser goes
+        raise ApiError(400, "malformed_json", "the body's JSON is nested too deeply") from None
 
 
 def _too_large(limit: int) -> ApiError:

@@ -1,12 +1,14 @@
 """Every error the gateway answers: JSON `{"error": {"code", "message"}}`, never a traceback.
 
 Handlers raise `ApiError`; anything else is logged here with its traceback and answered 500
-with a message that sends the reader to the gateway's log.
+with a message that sends the reader to the gateway's log, and a request id that finds the
+traceback there.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -42,8 +44,14 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 
 async def unexpected(request: Request, error: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-    return error_response(500, "internal", "the gateway failed to answer; its log says why")
+    request_id = uuid.uuid4().hex
+    log.error(
+        "request %s: %s %s failed", request_id, request.method, request.url.path, exc_info=error
+    )
+    message = f"the gateway failed to answer; its log says why (request id {request_id})"
+    answer = error_response(500, "internal", message, request_id=request_id)
+    answer.headers["X-Request-ID"] = request_id
+    return answer
 
 
 HANDLERS = {ApiError: api_error, HTTPException: http_error, Exception: unexpected}

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.durable import RunJournal
 from hivebus.durable.topics import journal_topic
+from hivebus.gateway.auth.keys import keys_file_from_env
 from hivebus.gateway.body import DEFAULT_LIMIT
 from hivebus.gateway.catalog import REFRESH_S, Catalog
 from hivebus.gateway.contracts import Contracts
@@ -23,6 +25,7 @@ from hivebus.gateway.errors import ApiError
 from hivebus.gateway.journals import JournalFeed
 from hivebus.gateway.outputs import OutputCache, find_outputs
 from hivebus.gateway.records import SPEC, TOPIC, TaskRecord
+from hivebus.gateway.security import cors_origins_from_env
 from hivebus.gateway.submit import Submitter
 from hivebus.gateway.tasks import TaskTable
 from hivebus.kafka.admin import admin_client, ensure_topics
@@ -39,6 +42,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_LIMIT
     keepalive_s: float = 15.0  # an SSE comment this often, so proxies keep a quiet stream
     directory_refresh_s: float = REFRESH_S
+    keys_file: Path | None = field(default_factory=keys_file_from_env)  # None: open
+    cors_origins: tuple[str, ...] = field(default_factory=cors_origins_from_env)  # (): no CORS
 
 
 class Gateway:

@@ -17,6 +17,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection, Request
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from hivebus.gateway.auth import require
 from hivebus.gateway.errors import ApiError
 from hivebus.gateway.events import EventId
 from hivebus.gateway.records import TaskRecord
@@ -25,12 +26,14 @@ from hivebus.gateway.status import task_events
 
 log = logging.getLogger("hivebus.gateway.streams")
 NOT_FOUND_CLOSE, BAD_REQUEST_CLOSE, FAILED_CLOSE = 4404, 4400, 1011
+CLOSE_CODES = {404: NOT_FOUND_CLOSE, 403: 4403, 401: 4401}  # 4000 + the HTTP status
 
 
 async def sse_events(request: Request) -> EventSourceResponse:
     """`GET /v1/tasks/{id}/events`."""
     gateway: Gateway = request.app.state.gateway
     task = await gateway.task(request.path_params["task_id"])
+    require(request, task.agent)
     after = last_event_id(request)
     return EventSourceResponse(
         _sse(gateway, task, after),
@@ -45,10 +48,11 @@ async def ws_events(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         task = await gateway.task(websocket.path_params["task_id"])
+        require(websocket, task.agent)
         after = last_event_id(websocket)
     except ApiError as error:
         await websocket.send_json({"error": {"code": error.code, "message": error.message}})
-        await websocket.close(NOT_FOUND_CLOSE if error.status == 404 else BAD_REQUEST_CLOSE)
+        await websocket.close(CLOSE_CODES.get(error.status, BAD_REQUEST_CLOSE))
         return
     pump = asyncio.create_task(_send_events(websocket, gateway, task, after))
     gone = asyncio.create_task(_closed_by_client(websocket))
