@@ -8,10 +8,11 @@ consults it before anyone asks it to.
   offset.
 - `repeat-watch` follows the model's changelog: when an account's profile reaches its
   third flag, it escalates to `compliance.escalations`, once, with the profile in the
-  rationale. It also asks its own replica of the model (an embedded SQLite store restored
-  from the changelog) how many accounts are that far. Reacting to the changelog and not to
-  the flags themselves keeps it exact: a flag handled before the projector had folded it
-  cannot be miscounted.
+  rationale. It declares the model (`views=[risk]`) and asks it through its Context
+  (`ctx.view("account-risk")`, its process's replica: an embedded SQLite store restored
+  from the changelog, started with the agent) how many accounts are that far. Reacting to
+  the changelog and not to the flags themselves keeps it exact: a flag handled before the
+  projector had folded it cannot be miscounted.
 
 It runs beside the seed example: `hivebus run agents/fraud.py agents/compliance.py
 agents/risk_profiles.py`.
@@ -49,6 +50,7 @@ watch = Agent(
     "repeat-watch",
     version="1.0",
     description="Escalates accounts flagged again and again, from their risk profile",
+    views=[risk],
 )
 
 
@@ -57,7 +59,7 @@ async def escalate(entry: ViewEntry, ctx: Context) -> ComplianceDecision | None:
     profile = json.loads(entry.value) if entry.value else None
     if profile is None or profile["flags"] != ESCALATE_AT:  # once, when it gets there
         return None
-    repeat = await risk.query(
+    repeat = await ctx.view("account-risk").query(
         "select count(*) from entries where json_extract(value, '$.flags') >= ?", ESCALATE_AT
     )
     return ComplianceDecision(

@@ -55,7 +55,7 @@ def run(agents_dir: Path, say: Say = print) -> dict[str, Any]:
         began = time.monotonic()
         profiles = {account: asyncio.run(fresh.get(account)) for account in flags}
         say(f"\n== a new replica restored from {fresh.topic} in "
-            f"{time.monotonic() - began:.2f} s (lag {fresh.lag}) ==")  # fmt: skip
+            f"{time.monotonic() - began:.2f} s (lag {fresh.lag()}) ==")  # fmt: skip
         for account, profile in profiles.items():
             say(f"   {account}: {profile['flags']} flags, {profile['flagged_amount']:,.2f} "
                 f"flagged, max risk {profile['max_risk']:.2f}")  # fmt: skip

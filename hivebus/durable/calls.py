@@ -23,11 +23,14 @@ REPLY = "hivebus:reply@"  # + "<position of the call>/<the reply's ce_id>": a re
 @dataclass(frozen=True)
 class Callee:
     """An agent a durable agent calls: where its requests go, where its replies come back,
-    and the contract of a reply."""
+    and the contract of a reply. `agent` names the durable agent whose runs answer the
+    requests (each run's id is its call id), when there is one: then a run that ends while
+    still waiting on such calls cancels those runs (see children.py)."""
 
     topic: str
     reply_topic: str
     returns: type[Record]
+    agent: str | None = None
 
     def __post_init__(self) -> None:
         if not self.topic or not self.reply_topic:

@@ -28,10 +28,12 @@ from hivebus.durable.gather import Branch, Call, Gathered, gather
 from hivebus.durable.message import StartingEvent
 from hivebus.durable.records import JournalStep
 from hivebus.durable.run import Deferred, Run, Suspended, stamp
+from hivebus.durable.views import JournaledView
 from hivebus.kafka.records import Consumed
 from hivebus.llm.usage import counting
 from hivebus.runtime import Context, Retry
 from hivebus.runtime.attempts import attempt
+from hivebus.runtime.views import View
 
 T = TypeVar("T")
 OK, FAILED = "ok", "failed"
@@ -43,7 +45,8 @@ class DurableContext(Context):
 
     def __init__(self, base: Context, agent: str, run: Run) -> None:
         # The run request's job carries the outputs; the handler sees the starting event.
-        super().__init__(agent, base._job, base.attempt, base._outbox, base._llm_factory, base.log)
+        super().__init__(agent, base._job, base.attempt, base._outbox, base._llm_factory, base.log,
+                         base._views)  # fmt: skip
         self._run = run
         self._event = StartingEvent(run.journal)
 
@@ -177,6 +180,11 @@ class DurableContext(Context):
         """A step for `gather`, run there alongside the other items (an LLM call among
         several, say); journaled like `step`."""
         return Branch(name, fn, args, retry, returns)
+
+    def view(self, name: str) -> View:
+        """The read model `name` (see `Context.view`), each read journaled as a step
+        `hivebus:view:<name>`: a replay answers what the first execution saw."""
+        return JournaledView(self, super().view(name))
 
     async def gather(
         self, *items: Call | Branch, first: int | None = None, timeout_s: float | None = None

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hivebus.durable.records import RunRequest
+from hivebus.durable.records import CANCEL, RESUME, SIGNAL, RunRequest
 from hivebus.durable.run import stamp
-from hivebus.durable.runs import CANCEL, RESUME, SIGNAL
 from hivebus.durable.topics import runs_topic
 from hivebus.runtime import Publisher
 

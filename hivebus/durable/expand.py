@@ -60,6 +60,7 @@ def expand(agent: Agent) -> list[Agent] | None:
         max_in_flight=agent.max_in_flight, ordering=Ordering.KEY, retry=agent.retry,
         handler_timeout_s=agent.handler_timeout_s, guarantee=agent.guarantee,
         consumer_config=agent.consumer_config, middleware=agent.middleware,
+        views=agent.views,  # its runs execute the handlers: they read the views
     )  # fmt: skip
     runs = Runs(agent)
     runner.partition_hooks += [runs.timers, runs.sweeper]

@@ -9,6 +9,8 @@ from pydantic import Field
 from hivebus.contracts import Record
 
 SCHEMAS = Path(__file__).parent / "schemas"
+# The kinds of `RunRequest` (see runs.py for what each does).
+START, WAKE, RESUME, SIGNAL, CANCEL = "start", "wake", "resume", "signal", "cancel"
 
 
 class RunRequest(Record, avsc=SCHEMAS / "RunRequest.avsc"):

@@ -18,10 +18,11 @@ import logging
 from hivebus.contracts import Serde, registry_client
 from hivebus.durable.blobs import BlobStore
 from hivebus.durable.calls import Requests
+from hivebus.durable.children import Children
 from hivebus.durable.context import DurableContext
 from hivebus.durable.errors import DeterminismError
 from hivebus.durable.journal import JournalStore
-from hivebus.durable.records import RunJournal, RunRequest
+from hivebus.durable.records import CANCEL, RESUME, SIGNAL, START, WAKE, RunJournal, RunRequest
 from hivebus.durable.retention import Sweeper
 from hivebus.durable.run import (
     CANCELLED,
@@ -45,7 +46,6 @@ from hivebus.runtime import Agent, Context
 from hivebus.runtime.executor import handler_records
 from hivebus.runtime.middlewares.dead_letters import NonRetryableError
 
-START, WAKE, RESUME, SIGNAL, CANCEL = "start", "wake", "resume", "signal", "cancel"
 # A run waits on each journal write, so no linger (batches still form while writes are in
 # flight), and its acknowledgement is served this soon (see producer.py): 2.3 -> 1.2 ms here.
 JOURNAL_PRODUCER, JOURNAL_POLL_S = {"linger.ms": 0}, 0.0005
@@ -62,6 +62,7 @@ class Runs:
             self.inbox, wake=self.wake, held=self._held, forget=self._forget, log=self.log
         )
         self.sweeper = Sweeper(self.inbox, lambda: (self.store(), self.blobs()), self.log)
+        self.children = Children(agent.name, agent.calls)  # cancelled when a run ends first
         self._store: JournalStore | None = None
         self._serde: Serde | None = None
         self._producer: AsyncProducer | None = None
@@ -133,6 +134,7 @@ class Runs:
         run = Run(journal, store, ctx.partition, self.blobs(), self._requests)
         if request.kind == CANCEL:
             self.timers.cancel(run.id)
+            await self.children.cancel_open(journal, run.position)
             await run.end(CANCELLED, "cancelled")
             return
         _keep_signal(journal, request)
@@ -168,6 +170,7 @@ class Runs:
         except Exception as error:
             final = isinstance(error, NonRetryableError) or ctx.attempt >= self.agent.retry.attempts
             if final:  # dead-lettered after this: the run failed for good
+                await self.children.cancel_open(journal, run.position)
                 await run.end(FAILED, f"{type(error).__name__}: {error}")
             raise
         ctx.caused_by(_started_by(journal))  # not by the request that woke the run
@@ -180,6 +183,7 @@ class Runs:
         await self._complete(run, ctx)
 
     async def _complete(self, run: Run, ctx: Context) -> None:
+        await self.children.cancel_open(run.journal, run.position)
         run.set_state(COMPLETED)
         if self.agent.exactly_once:  # in the transaction that commits the run's events
             await ctx.publish(journal_topic(self.agent.name), run.journal, key=run.id)

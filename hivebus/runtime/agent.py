@@ -20,6 +20,7 @@ from hivebus.errors import ConfigError
 from hivebus.kafka.admin import TopicSpec
 from hivebus.runtime.backoff import Retry
 from hivebus.runtime.scheduler import Ordering
+from hivebus.runtime.views import ViewReplica, declared
 
 if TYPE_CHECKING:
     from hivebus.runtime.context import Context
@@ -91,6 +92,9 @@ class Agent:
     # The agents a durable agent's runs call with `ctx.call` (`hivebus.durable.Callee`s): the
     # worker reads their reply topics and routes each reply back to its run.
     calls: list[Any] = field(default_factory=list)
+    # The read models its handlers read with `ctx.view(name)` (a `hivebus.patterns.ReadModel`,
+    # say): started with the agent, closed with it (see runtime/views.py).
+    views: list[ViewReplica] = field(default_factory=list)
     # Topics the worker creates (if missing) before the agent starts: system topics of the
     # capabilities an agent uses, or its own outputs.
     topics: list[TopicSpec] = field(default_factory=list)
@@ -111,6 +115,7 @@ class Agent:
                 f"Agent name {self.name!r} must be 1-200 characters of letters, digits, '.', '_' "
                 "or '-' (it becomes a consumer group id and part of topic names)"
             )
+        declared(self.name, self.views)
         if self.max_in_flight < 1:
             raise ConfigError(f"Agent.max_in_flight must be at least 1, got {self.max_in_flight}")
         if self.guarantee not in GUARANTEES:

@@ -1,9 +1,10 @@
-"""The handler's view of the world: the event's metadata, publish, steps, the LLM, a logger."""
+"""The handler's view of the world: the event's metadata, publish, steps, the LLM, the read
+models it declared, a logger."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from random import random as random_float
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,6 +14,7 @@ from hivebus.contracts import EventMeta, Record, parse_headers
 from hivebus.contracts.headers import Headers
 from hivebus.runtime.attempts import attempt
 from hivebus.runtime.backoff import Retry
+from hivebus.runtime.views import View, find
 
 if TYPE_CHECKING:
     from hivebus.kafka.records import Consumed
@@ -26,7 +28,7 @@ T = TypeVar("T")
 class Context:
     """One per handler attempt. Everything a handler author needs is a method here."""
 
-    __slots__ = ("_job", "_llm_factory", "_meta", "_outbox", "agent", "attempt", "log")
+    __slots__ = ("_job", "_llm_factory", "_meta", "_outbox", "_views", "agent", "attempt", "log")
 
     def __init__(  # positional: one is made per handler attempt, on the hot path
         self,
@@ -36,6 +38,7 @@ class Context:
         outbox: Outbox,
         llm_factory: Callable[[], LLM],
         log: logging.Logger,
+        views: Mapping[str, View],
         /,
     ) -> None:
         self.agent = agent
@@ -45,6 +48,7 @@ class Context:
         self._llm_factory = llm_factory
         self._meta: EventMeta | bool | None = False  # parsed on first use
         self.log = log
+        self._views = views
 
     @property
     def topic(self) -> str:
@@ -112,6 +116,13 @@ class Context:
         """
         result, _ = await attempt(fn, args, retry)
         return result
+
+    def view(self, name: str) -> View:
+        """The read model `name`, declared in `Agent(..., views=[...])`, from this process's
+        replica: `await view.get(key)`, `await view.query(sql, *params)`, `view.lag()`.
+        In a durable run each read is journaled, so a replay sees the same answer. Raises
+        `UndeclaredView` for a view the agent did not declare."""
+        return find(self._views, name, self.agent)
 
     @property
     def llm(self) -> LLM:

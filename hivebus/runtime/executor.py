@@ -29,6 +29,7 @@ from hivebus.runtime.deadletter import Failure
 from hivebus.runtime.job import Job, JobState
 from hivebus.runtime.middleware import DONE, Call, Middleware, chain
 from hivebus.runtime.outbox import Fenced, Outbox
+from hivebus.runtime.views import declared
 
 if TYPE_CHECKING:
     from hivebus.llm import LLM
@@ -69,6 +70,7 @@ class Executor:
         self._routes: dict[tuple[str, bytes], Route | object] = {}
         self._chain = chain(middlewares, self._invoke)
         self._llm_factory = llm_factory
+        self._views = declared(agent.name, agent.views)  # what `ctx.view(name)` finds
         self._released = released
         self._ended = ended
         self._log = log
@@ -227,8 +229,9 @@ class Executor:
         """
         handler = call.handler
         ctx = Context(
-            self.agent.name, call.job, call.attempt, self._outbox, self._llm_factory, self._log
-        )
+            self.agent.name, call.job, call.attempt, self._outbox, self._llm_factory, self._log,
+            self._views,
+        )  # fmt: skip
         if handler.is_async:
             return self._invoke_async(call, ctx)
         result, job = handler.fn(call.event, ctx), call.job

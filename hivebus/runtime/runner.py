@@ -28,6 +28,7 @@ from hivebus.runtime.executor import Executor
 from hivebus.runtime.middlewares.standard import standard_chain
 from hivebus.runtime.outbox import Outbox
 from hivebus.runtime.transactional import TransactionalCheckpointer, TransactionalOutbox
+from hivebus.runtime.views import close_all, start_all
 
 if TYPE_CHECKING:
     from hivebus.kafka.producer import AsyncProducer
@@ -154,6 +155,7 @@ class AgentRunner:
         ))  # fmt: skip
 
     def start(self) -> None:
+        start_all(self.agent.views)  # their replicas follow the changelogs from now on
         self.consumer.start()
         self.checkpointer.start()
         log.info("agent %s subscribed to %s", self.agent.name, ", ".join(self.agent.subscriptions))
@@ -162,7 +164,10 @@ class AgentRunner:
         """Leave the group: closing the consumer revokes everything (drain, final commit)."""
         await self.checkpointer.stop()
         self.consumer.stop()
-        await self.consumer.closed.wait()
+        try:
+            await self.consumer.closed.wait()
+        finally:
+            close_all(self.agent.views)
         if self.transactions is not None:
             self.transactions.close()
         if self.consumer.error is not None:

@@ -87,7 +87,7 @@ async def test_a_read_model_is_queried_by_handlers_and_restored_on_a_new_replica
         "select key, json_extract(value, '$.pings') from entries order by key"
     )
     assert rows == [(k, expected[k]["pings"]) for k in sorted(expected)]
-    assert reader_view.lag == 0
+    assert reader_view.lag() == 0
     await until(lambda: REGISTRY.get_sample_value("hivebus_read_model_lag", {"view": name}) == 0,
                 10)  # fmt: skip
     assert REGISTRY.get_sample_value("hivebus_read_model_entries", {"view": name}) == 5

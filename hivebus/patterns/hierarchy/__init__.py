@@ -4,7 +4,9 @@ spawn their own, within bounds.
 A child is not a consumer group: it is one durable run of the team's pooled child agent
 (`<team>.child`), so a thousand children need no new group, topic or process. Its result is
 journaled in the parent (a spawn is a gather of calls), and children the parent stopped
-waiting for are cancelled as orphans. See docs/patterns/hierarchical.md.
+waiting for are cancelled as orphans; so are those still running when the parent run ends
+(the team's callee names its child agent: see hivebus/durable/children.py). See
+docs/patterns/hierarchical.md.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ class Team:
                 raise ConfigError(f"Team.{field} must be at least 1, got {value}")
         self.name, self.max_depth, self.max_children = name, max_depth, max_children
         self.tasks_topic, self.results_topic = f"{name}.spawned", f"{name}.child-results"
-        self.callee = Callee(self.tasks_topic, reply_topic=self.results_topic, returns=ChildResult)
+        self.callee = Callee(  # `agent`: a parent that ends first cancels its children
+            self.tasks_topic, reply_topic=self.results_topic, returns=ChildResult,
+            agent=f"{name}.child",
+        )  # fmt: skip
         specs = [
             TopicSpec(t, partitions=partitions) for t in (self.tasks_topic, self.results_topic)
         ]

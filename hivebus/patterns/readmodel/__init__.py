@@ -4,13 +4,15 @@ embedded store that any agent's handlers query, restorable on any replica from K
 ```
 source events ──▶ <view>.projector (exactly-once) ── fold(state, event) ──▶ hivebus.view.<view>
                                                                             (compacted changelog)
-any process:  replica thread ◀── whole changelog ── SQLite ◀── await view.get(key) / view.query(sql)
+any process:  replica thread ◀── whole changelog ── SQLite ◀── ctx.view(name).get(key) / .query(sql)
 ```
 
 The projector keeps one writer per key (sources keyed by the entity), folds each event into
 the entity's state and publishes the new state, versioned, to the changelog in the same
-transaction as the event's offset. Every process that queries the model holds a replica:
-restored from the changelog when it starts, then followed. See docs/patterns/readmodel.md.
+transaction as the event's offset. Every agent that reads the model declares it
+(`Agent(..., views=[model])`) and queries it through its Context; its process holds a
+replica, started with the agent: restored from the changelog, then followed. See
+docs/patterns/readmodel.md.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ Fold = Callable[[Any, E], Any]  # (current state or None, event) -> new state (N
 
 class ReadModel:
     """A read model named `name`: declare its folds with `@view.on(topic, Event, key=...)`,
-    run `view.projector` (an agent) where events arrive, and query it from any handler with
-    `await view.get(key)` or `await view.query(sql)`."""
+    run `view.projector` (an agent) where events arrive, and give it to the agents that read
+    it (`Agent(..., views=[view])`): their handlers query `ctx.view(name)`. It is a
+    `hivebus.runtime.views.ViewReplica`: each agent holding it starts it and closes it."""
 
     def __init__(self, name: str, *, partitions: int = 6, store_path: str = ":memory:") -> None:
         if partitions < 1:
@@ -47,11 +50,13 @@ class ReadModel:
         self.topic = f"hivebus.view.{name}"
         self.store = Store(store_path)
         self.replica = Replica(name, self.topic, self.store)
+        self._holders = 0  # the agents of this process holding the replica open
         compacted = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}
         self.projector = Agent(
             f"{name}.projector", guarantee="exactly_once",
             description=f"Folds events into read model {name!r}",
             topics=[TopicSpec(self.topic, partitions=partitions, config=compacted)],
+            views=[self],  # it reads its own states before each fold
         )  # fmt: skip
         self.projector.partition_hooks.append(_Refresh(self.replica))
 
@@ -100,14 +105,22 @@ class ReadModel:
         await self._ready()
         return self.store.query(sql, tuple(params))
 
-    @property
     def lag(self) -> int:
-        """How many changelog records this replica has not read yet."""
+        """How many changelog records this replica has not read yet (also the gauge
+        `hivebus_read_model_lag{view}`)."""
         return self.replica.lag
 
+    def start(self) -> None:
+        """Follow the changelog for one more holder (an agent starting that reads it)."""
+        self._holders += 1
+        self.replica.start()
+
     def close(self) -> None:
-        """Stop following the changelog (the replica's thread ends)."""
-        self.replica.stop()
+        """One holder less; with none left, stop following the changelog (the replica's
+        thread ends, the store keeps what it read)."""
+        self._holders = max(self._holders - 1, 0)
+        if self._holders == 0:
+            self.replica.stop()
 
     async def _ready(self) -> None:
         if not self.replica.caught_up:
@@ -122,8 +135,7 @@ class _Refresh:
         self.replica = replica
 
     def assigned(self, partitions: list[HeldPartition]) -> None:
-        self.replica.start()
-        self.replica.stale = True
+        self.replica.stale = True  # (the replica runs: the projector holds its own view)
 
     def revoked(self, partitions: list[HeldPartition]) -> None:
         return None

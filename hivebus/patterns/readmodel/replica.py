@@ -3,7 +3,9 @@ changelog (every partition, from the start, `read_committed`) into the embedded 
 
 It is how any replica, of any agent, gets the model: restored from Kafka when it starts,
 then kept up to date. `caught_up` holds once every partition has been read to its end;
-`lag` (also a Prometheus gauge) is how far behind the changelog's end it is now.
+`lag` (also a Prometheus gauge) is how far behind the changelog's end it is now. It is
+started with the agents that read it and stopped with them; started again, a new thread
+reads the changelog from its start again (the store keeps only newer versions).
 """
 
 from __future__ import annotations
@@ -34,17 +36,28 @@ class Replica:
         self._rounds = 0  # poll rounds done: a wait for freshness starts a new count
         self._at_end: dict[int, bool] = {}
         self._lag = 0
-        self._thread = threading.Thread(target=self._run, name=f"view-{view}", daemon=True)
-        self._started = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
         self.stale = True  # a projector must wait for `fresh()` before its next fold
 
     def start(self) -> None:
-        if not self._started:
-            self._started = True
+        with self._lock:
+            if self.running:
+                return  # following already (a thread that died is replaced)
+            self._stop, self._at_end = threading.Event(), {}  # the old thread has its own
+            self._thread = threading.Thread(
+                target=self._run, args=(self._stop,), name=f"view-{self.view}", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def running(self) -> bool:
+        """Its thread follows the changelog (started, and not stopped or ended)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and not self._stop.is_set()
 
     @property
     def lag(self) -> int:
@@ -65,7 +78,7 @@ class Replica:
                                    f"within {timeout_s:g} s (lag {self._lag})")  # fmt: skip
             await asyncio.sleep(0.02)
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         serde = Serde(registry_client())
         consumer = Consumer({
             **connection_settings("consumer"), "group.id": f"view-{uuid.uuid4().hex}",
@@ -73,13 +86,13 @@ class Replica:
             "enable.partition.eof": True, "auto.offset.reset": "earliest",
         })  # fmt: skip
         try:
-            partitions = self._partitions(consumer)
+            partitions = self._partitions(consumer, stop)
             consumer.assign([TopicPartition(self.topic, p, 0) for p in partitions])
-            self._at_end = {p: False for p in partitions}
+            at_end = self._at_end = {p: False for p in partitions}
             last_lag = 0.0
-            while not self._stop.is_set():
+            while not stop.is_set():
                 for message in consumer.consume(500, timeout=0.05):
-                    self._take(message, serde)
+                    self._take(message, serde, at_end)
                 self._rounds += 1
                 if time.monotonic() - last_lag > 1.0:
                     self._measure(consumer, partitions)
@@ -89,22 +102,22 @@ class Replica:
         finally:
             consumer.close()
 
-    def _partitions(self, consumer: Consumer) -> list[int]:
-        while not self._stop.is_set():
+    def _partitions(self, consumer: Consumer, stop: threading.Event) -> list[int]:
+        while not stop.is_set():
             topic = consumer.list_topics(self.topic, timeout=10).topics.get(self.topic)
             if topic is not None and topic.error is None and topic.partitions:
                 return sorted(topic.partitions)
             time.sleep(0.5)  # created by the projector's worker: not yet
         return []
 
-    def _take(self, message: object, serde: Serde) -> None:
+    def _take(self, message: object, serde: Serde, at_end: dict[int, bool]) -> None:
         error = message.error()  # type: ignore[attr-defined]
         partition = message.partition()  # type: ignore[attr-defined]
         if error is not None:
             if error.code() == KafkaError._PARTITION_EOF:
-                self._at_end[partition] = True
+                at_end[partition] = True
             return
-        self._at_end[partition] = False
+        at_end[partition] = False
         value = message.value()  # type: ignore[attr-defined]
         if not value:
             return  # a tombstone: compaction's, never the projector's
