@@ -100,6 +100,7 @@ _COORDINATOR_MOVING = (
     KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
     KafkaError.COORDINATOR_NOT_AVAILABLE,
 )  # fmt: skip
+_COORDINATOR_WAIT_S = 15.0  # a coordinator loading its partitions after a restart, here
 
 
 def _consumer(group: str) -> Consumer:
@@ -115,11 +116,14 @@ def _committed(
     consumer: Consumer, partitions: list[TopicPartition], timeout_s: float
 ) -> list[TopicPartition]:
     """The group's committed offsets, asked again while the group coordinator is moving or
-    loading (right after a broker restart, say) until `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
+    loading (right after a broker restart, say). That passes by itself, so it is waited out
+    for at least `_COORDINATOR_WAIT_S` even under a shorter `timeout_s`, each ask bounded by
+    what is left (one ask must not spend the whole budget)."""
+    deadline = time.monotonic() + max(timeout_s, _COORDINATOR_WAIT_S)
     while True:
+        left = max(0.5, min(timeout_s, deadline - time.monotonic()))
         try:
-            return list(consumer.committed(partitions, timeout=timeout_s))
+            return list(consumer.committed(partitions, timeout=left))
         except KafkaException as error:
             code = error.args[0].code() if error.args else None
             if code not in _COORDINATOR_MOVING or time.monotonic() > deadline:
