@@ -16,12 +16,31 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import durable, latency, matrix, passthrough, patterns, runners, serde_cost, slow
+from bench import (
+    durable,
+    gateway,
+    latency,
+    matrix,
+    passthrough,
+    patterns,
+    runners,
+    serde_cost,
+    slow,
+)
 from bench.report import render
 from hivebus.dev import LocalStack, external_endpoints
 
 RESULTS = Path(__file__).parent / "results"
-WORKLOADS = ("passthrough", "target", "slow", "contracts", "latency", "durable", "patterns")
+WORKLOADS = (
+    "passthrough",
+    "target",
+    "slow",
+    "contracts",
+    "latency",
+    "durable",
+    "patterns",
+    "gateway",
+)
 
 
 def main() -> int:
@@ -57,6 +76,8 @@ def main() -> int:
         add(durable.run(rounds=1 if args.quick else 2, peers=not args.no_peers))
     if "patterns" in chosen:
         add(patterns.run(quick=args.quick, peers=not args.no_peers))
+    if "gateway" in chosen:
+        add(gateway.run(quick=args.quick))
     results["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

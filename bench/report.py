@@ -324,6 +324,106 @@ def _patterns(w: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _gateway(w: dict[str, Any]) -> list[str]:
+    """(f): the gateway's figures beside the same agent without it, and the streams held."""
+    f, g, b = w["first_event"], w["first_event"]["gateway"], w["first_event"]["baseline"]
+    lines = [
+        f"## (f) gateway: submit to first status event; {w['streams']:,} streams held",
+        "",
+        f"{w['tasks']} tasks at {w['rate_per_s']:g}/s to a durable agent of one trivial step, "
+        "each POSTed to `hivebus gateway` and then followed on its SSE stream; baseline, in "
+        "the same window (one run between two tasks): the same input published with "
+        "`Publisher`, the run's journal and output read by a plain consumer. Times from the "
+        f"start of the POST or publish; {g['done']}/{g['total']} tasks and {b['done']}/"
+        f"{b['total']} runs done.",
+        "",
+        "| to | gateway p50 ms | p99 ms | baseline p50 ms | p99 ms | gateway less baseline, p50 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rows = [("accepted", "202 / publish acknowledged"),
+            ("first_event", "first SSE event (`submitted`)"),
+            ("first_step", "first `step` event / first journal version with a step"),
+            ("completed", "`completed` event / output and ended journal seen")]  # fmt: skip
+    for mark, label in rows:
+        if mark not in g:
+            continue
+        base = b.get(mark)
+        diff = f"{g[mark]['p50_ms'] - base['p50_ms']:+,.1f} ms" if base else "—"
+        lines.append(
+            f"| {label} | {_ms(g[mark]['p50_ms'])} | {_ms(g[mark]['p99_ms'])} | "
+            f"{_ms(base['p50_ms']) if base else '—'} | {_ms(base['p99_ms']) if base else '—'} "
+            f"| {diff} |"
+        )
+    for errors in (g.get("errors"), b.get("errors")):
+        if errors:
+            lines += ["", f"Errors: {'; '.join(errors)[:400]}"]
+    if f.get("cold"):
+        cold = f["cold"]
+        lines += ["", "The first task on a fresh gateway (its journal follower not started): "
+                  + ", ".join(f"{k.replace('_', ' ')} {1000 * v:,.0f} ms" for k, v in cold.items()
+                              if isinstance(v, float)) + "."]  # fmt: skip
+    h = w["held"]
+    d, s, rss, cpu = h["distinct"], h["shared"], h["rss_mib"], h["cpu_percent"]
+    lines += [
+        "",
+        f"Streams: {d['streams']:,} tasks of a durable agent that journals a step and then "
+        "waits for a signal, each followed by its own stream, opened at once against one "
+        f"gateway process (submitted first, {SUBMITTING_NOTE}: {h['submit']['tasks_per_s']:.0f}"
+        f" tasks/s, POST to 202 p50 {_ms(h['submit']['accepted']['p50_ms'])} ms, p99 "
+        f"{_ms(h['submit']['accepted']['p99_ms'])} ms); held {w['hold_s']:g} s, then every run "
+        "signalled at once (one producer). Then as many streams of one waiting task, "
+        "signalled once with a POST to the gateway. Lag: the stream's event less the same "
+        "journal version seen by a plain consumer in the bench's process.",
+        "",
+        "| | a task per stream | one task, every stream |",
+        "| --- | ---: | ---: |",
+        f"| streams with their first event / at `waiting` | {d['got_first_event']:,} / "
+        f"{d['got_waiting']:,} | {s['streams']:,} / {s['got_waiting']:,} |",
+        f"| connect to first event p50 / p99 ms | {_ms(d['first_event']['p50_ms'])} / "
+        f"{_ms(d['first_event']['p99_ms'])} | {_ms(s['first_event']['p50_ms'])} / "
+        f"{_ms(s['first_event']['p99_ms'])} |",
+        f"| open after the hold (keep-alives each, at least) | {d['held']:,} "
+        f"({d['keepalives_min']}) | |",
+        f"| signal to next event p50 / p99 / all ms | {_trio(d['next_event'])} | "
+        f"{_trio(s['next_event'])} |",
+        f"| lag behind the journal p50 / p99 ms | {_duo(d.get('lag_next'))} | "
+        f"{_duo(s.get('lag_next'))} |",
+        f"| signal to terminal event p50 / p99 / all ms | {_trio(d['terminal_event'])} | "
+        f"{_trio(s['terminal_event'])} |",
+        f"| streams completed / broken | {d['completed']:,} / {d['broken']['count']} | "
+        f"{s['completed']:,} / {s['broken']['count']} |",
+        f"| gateway CPU while events flow | {cpu['events_flowing']:.0f} % | "
+        f"{cpu['shared_flowing']:.0f} % |",
+        "",
+        f"Gateway RSS: {rss['idle']:.0f} MiB idle, {rss['submitted']:.0f} with the tasks "
+        f"submitted, {rss['open']:.0f} with the streams open ("
+        f"{1024 * (rss['open'] - rss['submitted']) / d['streams']:.0f} KiB a stream), "
+        f"{rss['held']:.0f} after the hold, {rss['flowed']:.0f} after they ended, "
+        f"{rss['after']:.0f} at the end. Gateway CPU (% of one core): {cpu['idle']:.1f} idle, "
+        f"{cpu.get('submitting', 0):.0f} submitting, {cpu.get('opening', 0):.0f} opening the "
+        f"streams, {cpu['holding']:.1f} holding them (the bench's client "
+        f"{cpu['client_holding']:.1f}). Open files: soft limit "
+        f"{w['open_files']['soft']:,} (was {w['open_files']['soft_before']:,}, hard "
+        f"{w['open_files']['hard']:,}). Load average (1 min) before / between / after: "
+        + " / ".join(f"{x:.1f}" for x in w["load_1m"]) + ".",
+        "",
+    ]  # fmt: skip
+    return lines
+
+
+SUBMITTING_NOTE = "32 POSTs in flight"
+
+
+def _trio(q: dict[str, Any]) -> str:
+    if not q.get("n"):
+        return "—"
+    return f"{_ms(q['p50_ms'])} / {_ms(q['p99_ms'])} / {_ms(q['max_ms'])}"
+
+
+def _duo(q: dict[str, Any] | None) -> str:
+    return f"{_ms(q['p50_ms'])} / {_ms(q['p99_ms'])}" if q and q.get("n") else "—"
+
+
 _SECTIONS = {
     "durable": _durable,
     "pass-through": _passthrough,
@@ -332,4 +432,5 @@ _SECTIONS = {
     "contracts": _contracts,
     "latency": _latency,
     "patterns": _patterns,
+    "gateway": _gateway,
 }

@@ -43,7 +43,10 @@ def _agents(args: argparse.Namespace) -> int:
         print(f"  emits:      {', '.join(latest.emits) or '-'}")
         print(f"  outputs:    {', '.join(latest.outputs) or '-'}")
         for instance in live:
-            print(f"  instance {instance.instance}  heartbeat {instance.heartbeat_at}")
+            print(
+                f"  instance {instance.instance}  heartbeat {instance.heartbeat_at}  "
+                f"in flight {instance.in_flight}  consumed {instance.consumed}"
+            )
     if not shown:
         print("no live agents" if not args.all else "the directory is empty")
     return 0

@@ -27,6 +27,9 @@ Serve the HTTP gateway. A task is a durable run of an agent:
   WS   /v1/tasks/{id}/ws               the same over a WebSocket
   POST /v1/tasks/{id}/cancel           cancel the run
   POST /v1/tasks/{id}/signals/{name}   the JSON body is what ctx.wait_for(name) gets
+  GET  /dashboard                      a live page: agents (instances, lag, in flight,
+                                       rates), the newest tasks and their steps, and
+                                       dead letters (data: /v1/dashboard[/events])
 
 Everything is read from Kafka, so any number of replicas serve any task.
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from hivebus.gateway import api, streams
+from hivebus.gateway import api, dashboard, streams
 from hivebus.gateway.errors import HANDLERS
 from hivebus.gateway.security import security_middleware
 from hivebus.gateway.service import Gateway, Settings
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/v1/tasks/{task_id}/signals/{name}", api.signal_task, methods=["POST"]),
         Route("/healthz", api.health, methods=["GET"]),
     ]
+    routes += dashboard.routes()
     return Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -98,6 +98,11 @@ class Gateway:
             raise ApiError(404, "unknown_task", f"no task {task_id!r}")
         return found
 
+    def recent_tasks(self, limit: int) -> list[TaskRecord]:
+        """The newest tasks on `hivebus.tasks`, newest first."""
+        assert self._tasks is not None, "the gateway has not started"
+        return self._tasks.recent(limit)
+
     async def feed(self, agent: str) -> JournalFeed | None:
         """The journals of `agent`'s runs (None while it has no journal topic)."""
         topic = journal_topic(agent)

@@ -9,6 +9,7 @@ acknowledged the task record, so from then on every replica finds the task.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import threading
 
@@ -44,6 +45,10 @@ class TaskTable:
     def remember(self, task: TaskRecord) -> None:
         """A task this replica just wrote (its record comes back through the follower too)."""
         self._tasks[task.task_id] = task
+
+    def recent(self, limit: int) -> list[TaskRecord]:
+        """The `limit` newest tasks known here, newest first (what a dashboard lists)."""
+        return heapq.nlargest(limit, self._tasks.values(), key=lambda task: task.submitted_at)
 
     async def get(self, task_id: str) -> TaskRecord | None:
         """The task, or None when `hivebus.tasks` has no such task."""

@@ -23,6 +23,7 @@ from hivebus.kafka.admin import TopicSpec
 from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.records import one
 from hivebus.runtime.agent import Agent
+from hivebus.runtime.metrics import AgentStats
 
 TOPIC = "hivebus.directory"
 SPEC = TopicSpec(
@@ -45,6 +46,9 @@ class AgentAnnouncement(Record, avsc=Path(__file__).parent / "schemas" / "AgentA
     started_at: str
     heartbeat_at: str
     heartbeat_interval_s: float
+    in_flight: int = 0
+    consumed: int = 0
+    produced: int = 0
 
 
 def instance_id() -> str:
@@ -56,8 +60,16 @@ def now() -> str:
 
 
 def announcement(
-    agent: Agent, instance: str, started_at: str, interval_s: float, emits: set[str], status: str
+    agent: Agent,
+    instance: str,
+    started_at: str,
+    interval_s: float,
+    emits: set[str],
+    status: str,
+    stats: AgentStats | None = None,
 ) -> AgentAnnouncement:
+    """What the instance says now; `stats` adds its load, so readers see in-flight work and
+    get rates from the counters of successive heartbeats."""
     return AgentAnnouncement(
         agent=agent.name,
         version=agent.version,
@@ -71,6 +83,9 @@ def announcement(
         started_at=started_at,
         heartbeat_at=now(),
         heartbeat_interval_s=interval_s,
+        in_flight=stats.in_flight if stats is not None else 0,
+        consumed=sum(stats.consumed.values()) if stats is not None else 0,
+        produced=stats.produced_total if stats is not None else 0,
     )
 
 

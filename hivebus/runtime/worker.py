@@ -211,7 +211,7 @@ class Worker:
         for runner in self.runners:
             record = directory.announcement(
                 runner.agent, self.instance, started_at, self.heartbeat_s,
-                runner.outbox.emitted, "failed" if runner is died else status,
+                runner.outbox.emitted, "failed" if runner is died else status, runner.stats,
             )  # fmt: skip
             await producer.send(directory.TOPIC, encoder.encode(record), key=runner.agent.name)
 

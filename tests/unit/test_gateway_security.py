@@ -64,6 +64,9 @@ def app(keys: Path | None, origins: tuple[str, ...] = ()) -> Starlette:
         Route("/boom", boom),
         Route("/healthz", public),
         Route("/.well-known/agent-card.json", public),
+        Route("/dashboard", public),
+        Route("/", public),
+        Route("/v1/dashboard", public),
         WebSocketRoute("/ws", socket),
     ]
     return Starlette(
@@ -132,6 +135,14 @@ def test_health_and_the_agent_card_are_public(client: TestClient, fraud_key: str
     assert client.get("/healthz").json() == {"ok": True, "key": None}
     assert client.get("/.well-known/agent-card.json").status_code == 200
     assert client.get("/healthz", headers=bearer(fraud_key)).json()["key"] == "fraud-ui"
+
+
+def test_the_dashboard_page_is_public_but_not_its_data(client: TestClient, fraud_key: str) -> None:
+    # A browser opening the page cannot send a key; the page holds no data, its routes do.
+    assert client.get("/dashboard", headers={"Accept": "text/html"}).status_code == 200
+    assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+    assert client.get("/v1/dashboard").status_code == 401
+    assert client.get("/v1/dashboard", headers=bearer(fraud_key)).status_code == 200
 
 
 def test_a_revoked_key_is_refused(client: TestClient, keyfile: Path, fraud_key: str) -> None:

@@ -19,8 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hivebus.gateway.auth.principal import ANONYMOUS, STATE_KEY, Principal
 from hivebus.gateway.auth.store import KeyStore, Refusal
 
-# `/healthz` for probes; the A2A agent card is public by A2A's convention.
-PUBLIC_PATHS = frozenset({"/healthz", "/.well-known/agent-card.json"})
+# `/healthz` for probes; the A2A agent card is public by A2A's convention; the dashboard's
+# page (and `/`, which redirects to it) holds no data, and a browser opening it cannot send
+# a key: the page asks for one and sends it on its data routes.
+PUBLIC_PATHS = frozenset({"/healthz", "/.well-known/agent-card.json", "/dashboard", "/"})
 UNAUTHORIZED_CLOSE = 4401
 REALM = 'Bearer realm="hivebus"'
 
