@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install hivebus with its dev tools
 
-run: $(STAMP) ## start the local stack and run the examples on it (fraud + compliance; durable research; the patterns)
+run: $(STAMP) ## start the local stack and run the examples on it (fraud + compliance; durable research; the patterns; the gateway, then its dashboard until Ctrl-C)
 	$(BIN)/hivebus dev up
 	$(BIN)/hivebus dev demo
 	$(BIN)/hivebus dev demo research
@@ -33,6 +33,7 @@ run: $(STAMP) ## start the local stack and run the examples on it (fraud + compl
 	$(BIN)/hivebus dev demo saga
 	$(BIN)/hivebus dev demo blackboard
 	$(BIN)/hivebus dev demo readmodel
+	$(BIN)/hivebus dev demo gateway --serve
 
 test: $(STAMP) ## unit and integration tests (starts the local stack if none is running)
 	$(BIN)/pytest -ra

@@ -17,6 +17,7 @@ from hivebus.dev.demos import DEMOS
 from hivebus.dev.health import kafka_ok, registry_ok
 from hivebus.dev.java import find_java
 from hivebus.dev.settings import StackSettings
+from hivebus.errors import ConfigError
 from hivebus.kafka.connection import connection, connection_settings
 from hivebus.kafka.endpoints import BOOTSTRAP_ENV
 from hivebus.kafka.properties import read_properties
@@ -87,6 +88,11 @@ def register(commands: Any) -> None:
     demo.add_argument(
         "--count", type=int, default=None,
         help="fraud: transactions per phase (default 30); market: opportunities (default 24)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--serve", action="store_true",
+        help="gateway: keep the gateway and its agent up afterwards (the dashboard), "
+        "until Ctrl-C",
     )  # fmt: skip
     demo.set_defaults(handler=_demo)
 
@@ -185,7 +191,15 @@ def _smoke(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    DEMOS[args.example].run(args.agents, args.count)
+    demo = DEMOS[args.example]
+    if args.serve and not demo.serves:
+        serving = ", ".join(d.name for d in DEMOS.values() if d.serves)
+        raise ConfigError(f"--serve is for the demos that serve something ({serving}), "
+                          f"not {demo.name!r}")  # fmt: skip
+    if demo.serves:
+        demo.run(args.agents, args.count, serve=args.serve)
+    else:
+        demo.run(args.agents, args.count)
     return 0
 
 

@@ -15,7 +15,8 @@ from typing import Any
 class Demo:
     name: str
     shows: str
-    run: Callable[[Path, int | None], Any]  # (agents folder, --count or None)
+    run: Callable[..., Any]  # (agents folder, --count or None[, serve=--serve])
+    serves: bool = False  # takes `serve=`: stays up afterwards (`--serve`)
 
 
 def _fraud(agents: Path, count: int | None) -> Any:
@@ -72,6 +73,12 @@ def _readmodel(agents: Path, count: int | None) -> Any:
     return readmodel_demo.run(agents)
 
 
+def _gateway(agents: Path, count: int | None, *, serve: bool = False) -> Any:
+    from hivebus.dev import gateway_demo
+
+    return gateway_demo.run(agents, serve=serve)
+
+
 DEMOS = {
     demo.name: demo
     for demo in (
@@ -92,5 +99,8 @@ DEMOS = {
              "an agent, restored on a new replica from Kafka", _readmodel),
         Demo("saga", "orders through payment and shipping; failures compensated in reverse, "
              "an LLM choosing refund or store credit", _saga),
+        Demo("gateway", "a task over HTTP: 202 at once, its steps streamed as Server-Sent "
+             "Events, a human's approval as a signal; then the dashboard", _gateway,
+             serves=True),
     )
 }  # fmt: skip
