@@ -1,7 +1,7 @@
 """The gateway's ASGI application (Starlette), served by uvicorn (`hivebus gateway`).
 
-Starlette, because the A2A SDK's server mounts Starlette routes, so A2A can later sit beside
-these endpoints in the same application.
+Starlette, because the A2A SDK's server mounts Starlette routes: A2A sits beside these
+endpoints in the same application (`hivebus.gateway.a2a`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from hivebus.gateway import api, dashboard, streams
+from hivebus.gateway.a2a import a2a_routes
 from hivebus.gateway.errors import HANDLERS
 from hivebus.gateway.security import security_middleware
 from hivebus.gateway.service import Gateway, Settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", api.health, methods=["GET"]),
     ]
     routes += dashboard.routes()
+    routes += a2a_routes()
     return Starlette(
         routes=routes,
         lifespan=lifespan,

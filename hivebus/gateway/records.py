@@ -31,3 +31,5 @@ class TaskRecord(Record, avsc=Path(__file__).parent / "schemas" / "Task.avsc"):
     type: str
     key: str | None = None
     submitted_at: str
+    context_id: str | None = None  # A2A tasks: their context, and the message that started them
+    message: str | None = None

@@ -120,3 +120,24 @@ def _run(journal: RunJournal | None) -> dict[str, Any] | None:
 
 def _ms(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp).timestamp() * 1000)
+
+
+async def journals(gateway: Gateway, task: TaskRecord) -> AsyncIterator[RunJournal | None]:
+    """The task's run's journal as it is now (None: not started yet), then each newer version
+    as it is written; endless (the caller stops reading)."""
+    feed = await gateway.feed(task.agent)
+    if feed is None:  # the agent's journal topic is not there (yet)
+        yield None
+        return
+    async with feed.watch(task.task_id, _ms(task.submitted_at)) as versions:
+        async for value in versions:
+            yield await _journal(gateway, value)
+
+
+async def newest_journal(gateway: Gateway, task: TaskRecord) -> RunJournal | None:
+    """The task's run's newest journal (None: not started yet), without waiting."""
+    feed = await gateway.feed(task.agent)
+    if feed is None:
+        return None
+    async with feed.watch(task.task_id, _ms(task.submitted_at)) as versions:
+        return await _journal(gateway, versions.newest())

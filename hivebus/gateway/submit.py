@@ -94,8 +94,20 @@ class Submitter:
         self._serde, self._producer, self._tasks = serde, producer, tasks
         self._headers = HeaderBuilder(SOURCE)
 
-    async def submit(self, target: Target, value: bytes, key: str | None) -> TaskRecord:
-        task_id = str(uuid.uuid4())
+    async def submit(
+        self,
+        target: Target,
+        value: bytes,
+        key: str | None,
+        *,
+        task_id: str | None = None,
+        submitted_at: str | None = None,
+        context_id: str | None = None,
+        message: str | None = None,
+    ) -> TaskRecord:
+        """The ids and the A2A fields are given by the A2A endpoint, which mints them before
+        the task is written; over HTTP they are made here."""
+        task_id = task_id or str(uuid.uuid4())
         key = key if key is not None else task_id  # the entity the event is about: the task
         task = TaskRecord(
             task_id=task_id,
@@ -103,7 +115,9 @@ class Submitter:
             topic=target.topic,
             type=target.contract.contract.fullname,
             key=key,
-            submitted_at=stamp(),
+            submitted_at=submitted_at or stamp(),
+            context_id=context_id,
+            message=message,
         )
         encoder = await self._serde.encoder_async(TOPIC, TaskRecord)
         await self._send(TOPIC, encoder.encode(task), task_id, None)

@@ -1,0 +1,80 @@
+"""Which agent an A2A message is for: the one place that decides it.
+
+The agent of the endpoint's path (`/a2a/agents/{agent}`), or on the gateway's own endpoint
+(`/a2a`) the skill the message's metadata names (`"skill": "<agent>"`, the skill ids of the
+gateway's card). The topic and the contract then come as for `POST /v1/tasks`: the agent's
+subscription and the newest contract it handles, or `metadata.hivebus.topic` / `.type` for
+an agent with several. A per-agent permission check belongs in `resolve_target`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from a2a.types import Message
+from a2a.utils.errors import A2AError, InternalError, InvalidParamsError
+from google.protobuf import json_format
+
+from hivebus.gateway.errors import ApiError
+from hivebus.gateway.service import Gateway
+from hivebus.gateway.targets import Target, resolve
+
+SKILL, HINTS = "skill", "hivebus"
+# Worth a fresh look at the directory: the agent may have started a moment ago.
+_NEW_AGENT = ("unknown_agent", "not_durable", "not_subscribed")
+
+
+async def resolve_target(gateway: Gateway, agent: str | None, message: Message) -> Target:
+    """The durable agent, topic and contract of a new task for `message`, sent to the
+    endpoint of `agent` (None: the gateway's own)."""
+    hints = hints_of(message)
+    name = agent or hints.get(SKILL)
+    if not isinstance(name, str) or not name:
+        snapshot = await gateway.catalog.current()
+        raise InvalidParamsError(
+            message="name the agent: send to /a2a/agents/<agent>, or give the skill "
+            f"(the agent's name) as the message's metadata 'skill'; agents: "
+            f"{', '.join(snapshot.live_durable_agents()) or 'none'}"
+        )
+    topic, type_ = hints.get("topic"), hints.get("type")
+    try:
+        return await _fresh(gateway, name, _text(topic), _text(type_))
+    except ApiError as error:
+        raise a2a_error(error) from None
+
+
+def hints_of(message: Message) -> dict[str, Any]:
+    """The message's metadata `skill`, and what `metadata.hivebus` says (topic, type, key)."""
+    if not message.metadata:
+        return {}
+    metadata = json_format.MessageToDict(message.metadata)
+    found = metadata.get(HINTS)
+    hints = dict(found) if isinstance(found, dict) else {}
+    if SKILL in metadata:
+        hints[SKILL] = metadata[SKILL]
+    return hints
+
+
+def a2a_error(error: ApiError) -> A2AError:
+    """A gateway error as A2A says it: the request's fault, or the gateway's (503)."""
+    data = {"code": error.code, **error.extra}
+    if error.status >= 500:
+        return InternalError(message=error.message, data=data)
+    return InvalidParamsError(message=error.message, data=data)
+
+
+async def _fresh(gateway: Gateway, agent: str, topic: str | None, type_: str | None) -> Target:
+    asked = time.monotonic()
+    snapshot = await gateway.catalog.current()
+    try:
+        return await resolve(snapshot, gateway.contracts, agent, topic, type_)
+    except ApiError as error:
+        if error.code not in _NEW_AGENT or snapshot.taken >= asked:
+            raise
+    fresh = await gateway.catalog.fresher(asked)
+    return await resolve(fresh, gateway.contracts, agent, topic, type_)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
