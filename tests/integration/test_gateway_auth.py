@@ -280,3 +280,52 @@ async def test_an_internal_error_is_json_with_a_request_id_and_no_traceback(
         error["request_id"] in r.getMessage() and r.exc_info for r in caplog.records
     )  # the log has it
     assert refused.status_code == 401
+
+
+async def test_a2a_honours_the_keys_permissions_and_its_cards_are_public(system: System) -> None:
+    url, agent = system.gateway.url, system.agent
+    endpoint = f"{url}/a2a/agents/{agent}"
+
+    def call(method: str, params: Any) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+    message = {"message": {"messageId": unique_name("m"), "role": "ROLE_USER",
+                           "parts": [{"data": ping()}]}}  # fmt: skip
+    version = {"A2A-Version": "1.0"}
+    async with httpx.AsyncClient(timeout=60, headers=version) as client:
+        card = await client.get(f"{endpoint}/.well-known/agent-card.json")
+        anonymous = await client.post(endpoint, json=call("SendMessage", message))
+        refused = await client.post(
+            endpoint, json=call("SendMessage", message), headers=bearer(system.other)
+        )
+        by_skill = await client.post(
+            f"{url}/a2a",
+            json=call(
+                "SendMessage", {"message": {**message["message"], "metadata": {"skill": agent}}}
+            ),
+            headers=bearer(system.other),
+        )
+        sent = await client.post(
+            endpoint, json=call("SendMessage", message), headers=bearer(system.allowed)
+        )
+        task_id = sent.json()["result"]["task"]["id"]
+        own = await client.post(
+            endpoint, json=call("GetTask", {"id": task_id}), headers=bearer(system.allowed)
+        )
+        other = await client.post(
+            f"{url}/a2a", json=call("GetTask", {"id": task_id}), headers=bearer(system.other)
+        )
+        listed = await client.post(
+            f"{url}/a2a", json=call("ListTasks", {}), headers=bearer(system.other)
+        )
+
+    assert card.status_code == 200 and card.json()["name"], card.text
+    assert anonymous.status_code == 401
+    for answer in (refused, by_skill):
+        error = answer.json()["error"]
+        [detail] = error["data"]  # the SDK's error details: our data as their metadata
+        assert detail["metadata"] == {"code": "forbidden", "agent": agent}, answer.text
+        assert error["code"] == -32600 and agent in error["message"]
+    assert own.json()["result"]["id"] == task_id
+    assert other.json()["error"]["code"] == -32001  # not found for a key without the agent
+    assert task_id not in {task["id"] for task in listed.json()["result"].get("tasks", [])}

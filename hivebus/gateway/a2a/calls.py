@@ -1,4 +1,5 @@
-"""What each A2A request carries besides its body: the agent of its endpoint, this gateway.
+"""What each A2A request carries besides its body: the agent of its endpoint, this gateway,
+the caller (whose API key, for the per-agent permissions).
 
 The SDK makes a `ServerCallContext` per request from the Starlette request; this builder adds
 the agent the path names (`/a2a/agents/{agent}`; none on the gateway's own endpoint `/a2a`)
@@ -9,6 +10,8 @@ first request leaves it for the parts of the SDK that are handed no request.
 
 from __future__ import annotations
 
+from typing import Any
+
 from a2a.server.context import ServerCallContext
 from a2a.server.routes import DefaultServerCallContextBuilder
 from starlette.requests import Request
@@ -16,6 +19,7 @@ from starlette.requests import Request
 from hivebus.gateway.service import Gateway
 
 AGENT, GATEWAY, PREPARED = "hivebus.agent", "hivebus.gateway", "hivebus.prepared"
+CALLER = "hivebus.caller"  # the request's ASGI scope: whose key it carries (auth)
 
 
 class Bound:
@@ -43,12 +47,19 @@ class CallContexts(DefaultServerCallContextBuilder):
         self._bound.bind(gateway)
         context.state[GATEWAY] = gateway
         context.state[AGENT] = request.path_params.get("agent")
+        context.state[CALLER] = request.scope
         return context
 
 
 def gateway_of(context: ServerCallContext) -> Gateway:
     gateway: Gateway = context.state[GATEWAY]
     return gateway
+
+
+def caller_of(context: ServerCallContext) -> dict[str, Any] | None:
+    """The request's ASGI scope, for `hivebus.gateway.auth.allowed` (None: no request)."""
+    caller: dict[str, Any] | None = context.state.get(CALLER)
+    return caller
 
 
 def scope_of(context: ServerCallContext) -> str | None:

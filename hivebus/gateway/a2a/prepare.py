@@ -17,7 +17,7 @@ from a2a.types import SendMessageRequest, Task, TaskState
 from a2a.utils.errors import InvalidParamsError, UnsupportedOperationError
 from google.protobuf import json_format
 
-from hivebus.gateway.a2a.calls import PREPARED, gateway_of, scope_of
+from hivebus.gateway.a2a.calls import PREPARED, caller_of, gateway_of, scope_of
 from hivebus.gateway.a2a.inputs import answer_of, input_of
 from hivebus.gateway.a2a.reading import known_task, made_now
 from hivebus.gateway.a2a.snapshot import fold
@@ -60,7 +60,7 @@ class Requests(SimpleRequestContextBuilder):
             raise InvalidParamsError(message="a message is needed")
         gateway, scope = gateway_of(context), scope_of(context)
         if task_id:
-            record = await known_task(gateway, task_id, scope)
+            record = await known_task(gateway, task_id, scope, caller_of(context))
             found, version = fold(await made_now(gateway, record))
             built = await super().build(context, params, task_id, found.context_id, task)
             signal = _awaited(found)
@@ -68,7 +68,7 @@ class Requests(SimpleRequestContextBuilder):
             context.state[PREPARED] = Answer(record, signal, payload, version)
             return built
         built = await super().build(context, params, task_id, context_id, task)
-        target = await resolve_target(gateway, scope, params.message)
+        target = await resolve_target(gateway, scope, params.message, caller_of(context))
         assert built.task_id is not None and built.context_id is not None
         value = input_of(params.message, target, built.task_id, built.context_id)
         key = hints_of(params.message).get("key")

@@ -19,6 +19,7 @@ from hivebus.durable import RunJournal
 from hivebus.gateway.a2a.snapshot import fold
 from hivebus.gateway.a2a.state import STOPS
 from hivebus.gateway.a2a.translate import FollowUp, Versioned, a2a_events
+from hivebus.gateway.auth import allowed
 from hivebus.gateway.errors import ApiError
 from hivebus.gateway.events import COMPLETED, task_state
 from hivebus.gateway.records import TaskRecord
@@ -26,17 +27,24 @@ from hivebus.gateway.service import Gateway
 from hivebus.gateway.status import journals, newest_journal
 
 
-async def find_task(gateway: Gateway, task_id: str, scope: str | None) -> TaskRecord | None:
-    """The task, if it is one of `scope`'s (the agent of the endpoint; None: any agent's)."""
+async def find_task(
+    gateway: Gateway, task_id: str, scope: str | None, caller: dict[str, Any] | None = None
+) -> TaskRecord | None:
+    """The task, if it is one of `scope`'s (the agent of the endpoint; None: any agent's)
+    and the caller's key may use its agent (else it is not found, as for any other key)."""
     try:
         task = await gateway.task(task_id)
     except ApiError:
         return None
+    if caller is not None and not allowed(caller, task.agent):
+        return None
     return task if scope is None or task.agent == scope else None
 
 
-async def known_task(gateway: Gateway, task_id: str, scope: str | None) -> TaskRecord:
-    if (task := await find_task(gateway, task_id, scope)) is None:
+async def known_task(
+    gateway: Gateway, task_id: str, scope: str | None, caller: dict[str, Any] | None = None
+) -> TaskRecord:
+    if (task := await find_task(gateway, task_id, scope, caller)) is None:
         raise TaskNotFoundError(message=f"no task {task_id!r}")
     return task
 

@@ -25,10 +25,11 @@ from a2a.utils.errors import InvalidParamsError, UnsupportedOperationError
 from a2a.utils.task import ListTasksCursor, decode_list_tasks_cursor, encode_list_tasks_cursor
 from google.protobuf import json_format
 
-from hivebus.gateway.a2a.calls import gateway_of, scope_of
+from hivebus.gateway.a2a.calls import caller_of, gateway_of, scope_of
 from hivebus.gateway.a2a.cancel import cancel_run
 from hivebus.gateway.a2a.reading import find_task, task_now
 from hivebus.gateway.a2a.translate import EVENT_META, context_of
+from hivebus.gateway.auth import allowed
 from hivebus.gateway.records import TaskRecord
 
 CREATING_S = 30.0
@@ -57,7 +58,7 @@ class JournalTaskStore(VersionedTaskStore):
         if self._creating.get(task_id, 0.0) > time.monotonic():
             return None
         gateway = gateway_of(context)
-        task = await find_task(gateway, task_id, scope_of(context))
+        task = await find_task(gateway, task_id, scope_of(context), caller_of(context))
         if task is None:
             return None
         found, version = await task_now(gateway, task)
@@ -91,11 +92,12 @@ class JournalTaskStore(VersionedTaskStore):
     async def list(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
         """Sorted by status time, newest first, like any A2A store: the tasks of the scope
         (and context) are each read, so a listing costs a read per task (at most LISTED)."""
-        gateway, scope = gateway_of(context), scope_of(context)
+        gateway, scope, caller = gateway_of(context), scope_of(context), caller_of(context)
         records = [
             r
             for r in gateway.recent_tasks(LISTED)
             if (scope is None or r.agent == scope)
+            and (caller is None or allowed(caller, r.agent))
             and (not params.context_id or context_of(r) == params.context_id)
         ]
         readers = asyncio.Semaphore(READERS)

@@ -4,7 +4,7 @@ The agent of the endpoint's path (`/a2a/agents/{agent}`), or on the gateway's ow
 (`/a2a`) the skill the message's metadata names (`"skill": "<agent>"`, the skill ids of the
 gateway's card). The topic and the contract then come as for `POST /v1/tasks`: the agent's
 subscription and the newest contract it handles, or `metadata.hivebus.topic` / `.type` for
-an agent with several. A per-agent permission check belongs in `resolve_target`.
+an agent with several. The caller's key must be allowed the agent (`hivebus.gateway.auth`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import time
 from typing import Any
 
 from a2a.types import Message
-from a2a.utils.errors import A2AError, InternalError, InvalidParamsError
+from a2a.utils.errors import A2AError, InternalError, InvalidParamsError, InvalidRequestError
 from google.protobuf import json_format
 
+from hivebus.gateway.auth import allowed, principal_of
 from hivebus.gateway.errors import ApiError
 from hivebus.gateway.service import Gateway
 from hivebus.gateway.targets import Target, resolve
@@ -25,9 +26,11 @@ SKILL, HINTS = "skill", "hivebus"
 _NEW_AGENT = ("unknown_agent", "not_durable", "not_subscribed")
 
 
-async def resolve_target(gateway: Gateway, agent: str | None, message: Message) -> Target:
+async def resolve_target(
+    gateway: Gateway, agent: str | None, message: Message, caller: dict[str, Any] | None = None
+) -> Target:
     """The durable agent, topic and contract of a new task for `message`, sent to the
-    endpoint of `agent` (None: the gateway's own)."""
+    endpoint of `agent` (None: the gateway's own), if the caller's key may use it."""
     hints = hints_of(message)
     name = agent or hints.get(SKILL)
     if not isinstance(name, str) or not name:
@@ -37,6 +40,8 @@ async def resolve_target(gateway: Gateway, agent: str | None, message: Message) 
             f"(the agent's name) as the message's metadata 'skill'; agents: "
             f"{', '.join(snapshot.live_durable_agents()) or 'none'}"
         )
+    if caller is not None and not allowed(caller, name):
+        raise forbidden(caller, name)
     topic, type_ = hints.get("topic"), hints.get("type")
     try:
         return await _fresh(gateway, name, _text(topic), _text(type_))
@@ -54,6 +59,16 @@ def hints_of(message: Message) -> dict[str, Any]:
     if SKILL in metadata:
         hints[SKILL] = metadata[SKILL]
     return hints
+
+
+def forbidden(caller: dict[str, Any], agent: str) -> A2AError:
+    """The 403 of `POST /v1/tasks`, as an A2A error (the protocol has no permission error)."""
+    principal = principal_of(caller)
+    key = principal.name if principal is not None else "(none)"
+    return InvalidRequestError(
+        message=f"the API key {key!r} may not use agent {agent!r}",
+        data={"code": "forbidden", "agent": agent},
+    )
 
 
 def a2a_error(error: ApiError) -> A2AError:

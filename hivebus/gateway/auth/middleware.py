@@ -23,6 +23,7 @@ from hivebus.gateway.auth.store import KeyStore, Refusal
 # page (and `/`, which redirects to it) holds no data, and a browser opening it cannot send
 # a key: the page asks for one and sends it on its data routes.
 PUBLIC_PATHS = frozenset({"/healthz", "/.well-known/agent-card.json", "/dashboard", "/"})
+CARD_SUFFIX = "/.well-known/agent-card.json"  # each agent's A2A card too: cards are public
 UNAUTHORIZED_CLOSE = 4401
 REALM = 'Bearer realm="hivebus"'
 
@@ -45,10 +46,15 @@ class AuthMiddleware:
         found = self._principal(scope, self.keys)
         if isinstance(found, Principal):
             state[STATE_KEY] = found
-        elif _route_path(scope) not in self.public:
+        elif not self._public(_route_path(scope), scope):
             await _refuse(scope, receive, send, found)
             return
         await self.app(scope, receive, send)
+
+    def _public(self, path: str, scope: Scope) -> bool:
+        if path in self.public:
+            return True
+        return scope["type"] == "http" and scope["method"] == "GET" and path.endswith(CARD_SUFFIX)
 
     @staticmethod
     def _principal(scope: Scope, keys: KeyStore) -> Principal | Refusal:
