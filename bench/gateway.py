@@ -17,7 +17,8 @@ topics, which stamps when each journal version and output becomes visible.
    by its own stream, all on one gateway process. Reported: streams that got their first
    event and stayed open through the hold; the gateway's RSS and CPU (from /proc) idle,
    holding, and while every run is signalled at once and each stream gets its last events;
-   the delivery lag (stream event less the same journal version seen by a plain consumer).
+   the delivery lag (stream event less the same journal version seen by a plain consumer;
+   for the terminal event, less the ended version).
    Then S streams on one waiting run, signalled once over the gateway: the time to deliver
    that one event to all of them, and then its terminal event.
 
@@ -59,7 +60,7 @@ from hivebus.durable.run import stamp
 from hivebus.durable.topics import journal_topic, runs_topic
 from hivebus.kafka.admin import TopicSpec, admin_client, ensure_topics
 from hivebus.kafka.connection import connection_settings
-from hivebus.kafka.records import consumed
+from hivebus.kafka.records import next_batch
 
 GO = "go"  # the signal the waiting agent waits for
 SIGNAL = "signal"  # the RunRequest kind `hivebus.durable.control.signal` sends
@@ -334,6 +335,7 @@ async def _hold_and_signal(
         figures["terminal_event"] = summary_ms(_after(streams, signalled, "completed"))
         figures["completed"] = sum(1 for s in streams if s.seen("completed"))
         figures["lag_next"] = summary_ms(_lags(streams, ids, watcher, signalled))
+        figures["lag_terminal"] = summary_ms(_lags(streams, ids, watcher, signalled, ended=True))
         figures["broken"] = _problems(streams)
         say(f"    (f) signalled all: next event p50 {figures['next_event']['p50_ms']:.0f} ms, "
             f"all {figures['next_event']['max_ms']:.0f} ms; completed {figures['completed']} "
@@ -384,6 +386,8 @@ async def _one_run_many_streams(
         if journal is not None:
             lags = [t - journal for s in streams if (t := s.first(after=signalled)) is not None]
             figures["lag_next"] = summary_ms(lags)
+        figures["lag_terminal"] = summary_ms(_lags(streams, [task_id] * count, watcher, signalled,
+                                                   ended=True))  # fmt: skip
         figures["broken"] = _problems(streams)
         say(f"    (f) one run, {count} streams: signal to every stream p50 "
             f"{figures['next_event']['p50_ms']:.0f} ms, all {figures['next_event']['max_ms']:.0f}"
@@ -458,11 +462,18 @@ def _after(streams: list[Stream], since: float, kind: str | None) -> list[float]
     return [t - since for s in streams if (t := s.first(after=since, kind=kind)) is not None]
 
 
-def _lags(streams: list[Stream], ids: list[str], watcher: Watcher, since: float) -> list[float]:
-    """Stream event less the same journal version seen by a plain consumer: the gateway's part."""
+def _lags(
+    streams: list[Stream], ids: list[str], watcher: Watcher, since: float, *, ended: bool = False
+) -> list[float]:
+    """Stream event less the same journal version seen by a plain consumer: the gateway's part.
+    The next event after `since`, or (`ended`) the terminal one, less the ended version."""
     lags = []
     for stream, run_id in zip(streams, ids, strict=True):
-        got, seen = stream.first(after=since), watcher.version(run_id, steps=2, after=since)
+        if ended:
+            got = stream.first(after=since, kind="completed")
+            seen = watcher.version(run_id, ended=True, after=since)
+        else:
+            got, seen = stream.first(after=since), watcher.version(run_id, steps=2, after=since)
         if got is not None and seen is not None:
             lags.append(got - seen)
     return lags
@@ -549,7 +560,7 @@ class Watcher:
             consumer.assign(assigned)
             self._ready.set()
             while not self._stop.is_set():
-                for message in consumed(consumer.consume(500, 0.05)):
+                for message in next_batch(consumer, 500, 0.05):  # a lone record at once
                     now = time.perf_counter()
                     value = message.value()
                     if message.error() is not None or value is None:

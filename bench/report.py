@@ -390,6 +390,8 @@ def _gateway(w: dict[str, Any]) -> list[str]:
         f"{_duo(s.get('lag_next'))} |",
         f"| signal to terminal event p50 / p99 / all ms | {_trio(d['terminal_event'])} | "
         f"{_trio(s['terminal_event'])} |",
+        f"| terminal event less the ended journal p50 / p99 ms | "
+        f"{_duo(d.get('lag_terminal'))} | {_duo(s.get('lag_terminal'))} |",
         f"| streams completed / broken | {d['completed']:,} / {d['broken']['count']} | "
         f"{s['completed']:,} / {s['broken']['count']} |",
         f"| gateway CPU while events flow | {cpu['events_flowing']:.0f} % | "

@@ -13,10 +13,11 @@ import time
 from confluent_kafka import Consumer, TopicPartition
 
 from hivebus.gateway.follower import reader_config
-from hivebus.kafka.records import consumed
+from hivebus.kafka.records import next_batch
 
 CLOCK_MARGIN_MS = 5 * 60 * 1000
 TIMEOUT_S = 60.0
+BATCH, WAIT_S = 500, 0.5  # a batch is what is fetched; only the first record is waited for
 
 Found = tuple[int, bytes | None] | None  # (offset, value) of the newest record of the key
 
@@ -37,7 +38,7 @@ def newest(topic: str, partition: int, key: str, since_ms: int, end: int) -> Fou
         consumer.assign([TopicPartition(topic, partition, start.offset)])
         deadline = time.monotonic() + TIMEOUT_S
         while True:
-            for message in consumed(consumer.consume(500, 0.5)):
+            for message in next_batch(consumer, BATCH, WAIT_S):
                 if message.error() is None and message.offset() < end and message.key() == wanted:
                     found = (message.offset(), message.value())
             [position] = consumer.position([TopicPartition(topic, partition)])

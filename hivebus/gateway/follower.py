@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from hivebus.kafka.connection import connection_settings
-from hivebus.kafka.records import Consumed, consumed
+from hivebus.kafka.records import Consumed, next_batch
 
 T = TypeVar("T")
 BATCH, POLL_S = 500, 0.2
@@ -118,9 +118,8 @@ class Follower(Generic[T]):
             consumer.assign(assigned)
             reported = dict(starts)
             while not self._stop.is_set():
-                batch = consumer.consume(BATCH, POLL_S)
                 records = []
-                for message in consumed(batch):
+                for message in next_batch(consumer, BATCH, POLL_S):
                     error = message.error()
                     if error is not None:
                         if error.code() != KafkaError._PARTITION_EOF:

@@ -3,15 +3,19 @@
 A run's events go out when it completes, just before (or in the same transaction as) the
 journal write that says `completed`, by the same worker; each carries `ce_runid` = the run
 id. So they are found in a short window of the agent's outputs before the completion time,
-read once per task and kept. Requests the run sent to other agents (`ctx.call`) carry the
-run id too; their `ce_id` is a call id (`call:...`), and they are left out.
+read once per task, however many of its streams ask at the same moment, and kept. Requests
+the run sent to other agents (`ctx.call`) carry the run id too; their `ce_id` is a call id
+(`call:...`), and they are left out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,12 +25,15 @@ from confluent_kafka import Consumer, TopicPartition
 
 from hivebus.contracts import Serde, lineage
 from hivebus.gateway.follower import reader_config
-from hivebus.kafka.records import Consumed, consumed
+from hivebus.kafka.records import Consumed, next_batch
 
 WINDOW_MS = 60_000  # before the completion, as the worker's clock stamped both
 TIMEOUT_S = 30.0
+BATCH, WAIT_S = 500, 0.5  # a batch is what is fetched; only the first record is waited for
 KEPT = 4096
 CALL = "call:"
+
+Outputs = list[dict[str, Any]]
 
 
 def find_outputs(
@@ -56,7 +63,7 @@ def _read(
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + TIMEOUT_S
     while True:
-        for message in consumed(consumer.consume(500, 0.5)):
+        for message in next_batch(consumer, BATCH, WAIT_S):
             if message.error() is None and _is_output(message, run_id):
                 found.append(_output(serde, message))
         positions = consumer.position(starts)
@@ -106,16 +113,37 @@ def jsonable(value: Any) -> Any:
 
 
 class OutputCache:
-    """Results already read, by task id (a finished run's outputs never change)."""
+    """Results by task id, kept once read (a finished run's outputs never change). The streams
+    of one task end together, so every ask made while a read is under way waits for that
+    read: N streams cause one read, not N identical ones. A failed read is not kept."""
 
     def __init__(self, size: int = KEPT) -> None:
         self._size = size
-        self._kept: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._kept: OrderedDict[str, Outputs] = OrderedDict()
+        self._reading: dict[str, asyncio.Future[Outputs]] = {}
 
-    def get(self, task_id: str) -> list[dict[str, Any]] | None:
+    def get(self, task_id: str) -> Outputs | None:
         return self._kept.get(task_id)
 
-    def put(self, task_id: str, outputs: list[dict[str, Any]]) -> None:
+    def put(self, task_id: str, outputs: Outputs) -> None:
         self._kept[task_id] = outputs
         if len(self._kept) > self._size:
             self._kept.popitem(last=False)
+
+    async def read_once(self, task_id: str, read: Callable[[], Awaitable[Outputs]]) -> Outputs:
+        """The kept result, else that of the read under way, else of a new `read()`, whose
+        error every waiter gets. An asker that goes away (its stream closed) leaves the read
+        to the others: it is shielded from their cancellation."""
+        if (kept := self._kept.get(task_id)) is not None:
+            return kept
+        reading = self._reading.get(task_id)
+        if reading is None:
+            reading = self._reading[task_id] = asyncio.ensure_future(read())
+            reading.add_done_callback(functools.partial(self._finished, task_id))
+        return await asyncio.shield(reading)
+
+    def _finished(self, task_id: str, reading: asyncio.Future[Outputs]) -> None:
+        """Kept before any waiter resumes (this callback was added first)."""
+        del self._reading[task_id]
+        if not reading.cancelled() and reading.exception() is None:
+            self.put(task_id, reading.result())

@@ -23,7 +23,7 @@ from hivebus.gateway.catalog import REFRESH_S, Catalog
 from hivebus.gateway.contracts import Contracts
 from hivebus.gateway.errors import ApiError
 from hivebus.gateway.journals import JournalFeed
-from hivebus.gateway.outputs import OutputCache, find_outputs
+from hivebus.gateway.outputs import OutputCache, Outputs, find_outputs
 from hivebus.gateway.records import SPEC, TOPIC, TaskRecord
 from hivebus.gateway.security import cors_origins_from_env
 from hivebus.gateway.submit import Submitter
@@ -118,20 +118,26 @@ class Gateway:
         return found
 
     async def results(self, task: TaskRecord, journal: RunJournal) -> list[dict[str, object]]:
-        """The events a completed run published (read once, then kept)."""
-        if (found := self.outputs.get(task.task_id)) is not None:
-            return found
-        snapshot = await self.catalog.knowing(agent=task.agent)
-        view = snapshot.agents.get(task.agent)
-        names = view.latest.outputs if view is not None else []
-        topics = {t: snapshot.partitions[t] for t in names if t in snapshot.partitions}
-        completed_ms = int(datetime.fromisoformat(journal.updated_at).timestamp() * 1000)
+        """The events a completed run published: one read per task, shared by every stream
+        asking meanwhile, then kept."""
         try:
-            found = await asyncio.to_thread(
+            return await self.outputs.read_once(
+                task.task_id, lambda: self._read_results(task, journal)
+            )
+        except Exception:  # shown without them (logged once, by the read); asked again next time
+            return []
+
+    async def _read_results(self, task: TaskRecord, journal: RunJournal) -> Outputs:
+        """The one read: a failure is logged here, once for all the streams waiting on it."""
+        try:
+            snapshot = await self.catalog.knowing(agent=task.agent)
+            view = snapshot.agents.get(task.agent)
+            names = view.latest.outputs if view is not None else []
+            topics = {t: snapshot.partitions[t] for t in names if t in snapshot.partitions}
+            completed_ms = int(datetime.fromisoformat(journal.updated_at).timestamp() * 1000)
+            return await asyncio.to_thread(
                 find_outputs, self.serde, topics, task.task_id, completed_ms
             )
-        except Exception as error:  # shown without them; asked again next time
+        except Exception as error:
             log.warning("could not read the outputs of task %s: %s", task.task_id, error)
-            return []
-        self.outputs.put(task.task_id, found)
-        return found
+            raise

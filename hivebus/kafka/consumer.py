@@ -21,11 +21,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from hivebus.errors import ConfigError
 from hivebus.kafka.config import describe_config_error
-from hivebus.kafka.records import Consumed, consumed
+from hivebus.kafka.records import Consumed, next_batch
 
 log = logging.getLogger("hivebus.kafka")
 
@@ -123,16 +123,10 @@ class ConsumerThread:
         finally:
             self._loop.call_soon_threadsafe(self.closed.set)
 
-    def _next_batch(self) -> list[Message]:
-        """Wait for the first record only, then take what is already fetched, up to a batch.
-
-        `consume(n, timeout)` alone would wait the whole timeout for n records: at a moderate
-        rate that adds the timeout to every event's latency.
-        """
-        first = self.consumer.poll(0.1)
-        if first is None:
-            return []
-        batch = [first, *self.consumer.consume(self._batch_size - 1, 0)]
+    def _next_batch(self) -> list[Consumed]:
+        """Wait for the first record only, then take what is already fetched, up to a batch
+        (`next_batch`: waiting for a whole batch would add its timeout to every event)."""
+        batch = next_batch(self.consumer, self._batch_size, 0.1)
         for message in batch:
             error = message.error()
             if error is not None and error.code() == KafkaError._FATAL:
@@ -169,9 +163,9 @@ class ConsumerThread:
             if position.offset >= 0:  # something was consumed; else resume's own start stands
                 self.consumer.seek(position)
 
-    def _hand_over(self, messages: list[Message]) -> None:
+    def _hand_over(self, messages: list[Consumed]) -> None:
         self._in_transit.release()
-        self._on_batch(consumed(messages))
+        self._on_batch(messages)
 
     def _in_loop(self, awaitable: Awaitable[Any]) -> Any:
         future = asyncio.run_coroutine_threadsafe(_await(awaitable), self._loop)

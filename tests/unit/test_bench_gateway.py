@@ -97,7 +97,7 @@ def test_the_table_puts_the_gateway_beside_its_baseline_and_both_stream_cases() 
         "streams": 10, "got_first_event": 10, "got_waiting": 10, "held": 10,
         "keepalives_min": 2, "first_event": quantiles(5), "next_event": quantiles(100),
         "lag_next": quantiles(50), "terminal_event": quantiles(1000), "completed": 10,
-        "broken": {"count": 0},
+        "lag_terminal": quantiles(400), "broken": {"count": 0},
     }  # fmt: skip
     workload = {
         "tasks": 10, "rate_per_s": 10.0, "streams": 10, "hold_s": 30.0, "load_1m": [1.0, 2.0],
@@ -127,4 +127,5 @@ def test_the_table_puts_the_gateway_beside_its_baseline_and_both_stream_cases() 
     assert "run x: no output" in table and "9/10 runs done" in table
     assert "| signal to terminal event p50 / p99 / all ms | 1,000 / 2,000 / 3,000 |" in table
     assert "| open after the hold (keep-alives each, at least) | 10 (2) | |" in table
+    assert "| terminal event less the ended journal p50 / p99 ms | 400 / 800 | 400 / 800 |" in table
     assert "soft limit 4,096 (was 1,024" in table and "1.0 / 2.0." in table
