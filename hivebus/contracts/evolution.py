@@ -14,6 +14,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistry
 
 from hivebus.contracts.compat import NOT_FOUND, compatibility_level, reasons, registry_accepts
 from hivebus.contracts.contract import Contract
+from hivebus.contracts.subjects import all_subjects
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def check_subject(client: SchemaRegistryClient, contract: Contract, subject: str
 def subjects_by_fullname(client: SchemaRegistryClient) -> dict[str, list[str]]:
     """Registry subjects grouped by the record full name of their latest Avro schema."""
     index: dict[str, list[str]] = {}
-    for subject in client.get_subjects():
+    for subject in all_subjects(client):
         try:
             latest = client.get_latest_version(subject)
         except SchemaRegistryError as exc:
