@@ -6,7 +6,7 @@ API key the LLM is the offline provider, so the example runs anywhere.
 
 from __future__ import annotations
 
-from hivebus import Agent, Context
+from hivebus import Agent, Audit, Context
 
 from .contracts import ComplianceDecision, FlaggedTransaction
 
@@ -15,6 +15,7 @@ compliance = Agent(
     version="1.0",
     description="Decides clear/report/block for flagged transactions, with a written rationale",
     max_in_flight=64,
+    middleware=[Audit(payloads=True)],  # the black box: `hivebus history trace <correlation>`
 )
 
 

@@ -6,7 +6,7 @@ on `transactions.flagged` are FlaggedTransaction events, a type it does not hand
 
 from __future__ import annotations
 
-from hivebus import Agent, Context
+from hivebus import Agent, Audit, Context
 
 from .contracts import FlaggedTransaction, Transaction
 
@@ -15,6 +15,7 @@ fraud = Agent(
     version="1.0",
     description="Scores card and wire transactions; flags the risky ones",
     max_in_flight=256,
+    middleware=[Audit(payloads=True)],  # the black box: `hivebus history trace <correlation>`
 )
 
 HIGH_RISK_COUNTRIES = {"KP", "IR", "SY", "RU", "VE"}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    audit,
     durable,
     gateway,
     latency,
@@ -40,6 +41,7 @@ WORKLOADS = (
     "durable",
     "patterns",
     "gateway",
+    "audit",
 )
 
 
@@ -78,6 +80,9 @@ def main() -> int:
         add(patterns.run(quick=args.quick, peers=not args.no_peers))
     if "gateway" in chosen:
         add(gateway.run(quick=args.quick))
+    if "audit" in chosen:
+        count, rounds = (20_000, 2) if args.quick else (50_000, 3)
+        add(audit.run(count, rounds))
     results["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

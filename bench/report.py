@@ -208,6 +208,28 @@ SEMANTICS = [
 ]
 
 
+def _audit(w: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## (g) audit: pass-through, {w['count']:,} events, {w['partitions']} partitions, "
+        f"audit on against off, median of {w['rounds']} alternating round(s)",
+        "",
+        "| system | events/s | CPU s per 1k events | rounds (events/s) |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for name, s in w["systems"].items():
+        if "events_per_s" not in s:
+            lines.append(f"| {name} | — | — | {s['note']} |")
+            continue
+        rounds = ", ".join(f"{r:,.0f}" for r in s["rounds"])
+        lines.append(f"| {name} | {s['events_per_s']:,.0f} | {s['cpu_s_per_1k']:.3f} | {rounds} |")
+    if w.get("ratio") is not None:
+        verdict = "met" if w["ratio"] >= w["target"] else "missed"
+        lines += ["", f"Audit on runs at {w['ratio']:.2f}x audit off (target: at least "
+                  f"{w['target']:.2f}x, {verdict}); every event also writes its decision to "
+                  "the audit topic through the outbox."]  # fmt: skip
+    return [*lines, ""]
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
 
@@ -435,4 +457,5 @@ _SECTIONS = {
     "latency": _latency,
     "patterns": _patterns,
     "gateway": _gateway,
+    "audit": _audit,
 }

@@ -34,6 +34,7 @@ RAW_AVRO = System("raw-avro", "bench.systems", None)
 HIVEBUS = System("hivebus", "bench.systems", None)
 HIVEBUS_UNORDERED = System("hivebus-unordered", "bench.systems", None)  # ordering="unordered"
 HIVEBUS_EOS = System("hivebus-eos", "bench.systems", None)  # guarantee="exactly_once"
+HIVEBUS_AUDIT = System("hivebus-audit", "bench.systems", None)  # middleware=[Audit()]
 PEERS = [
     System("faststream-aiokafka", "bench.peers.faststream_aiokafka", "faststream-aiokafka"),
     System("faststream-aiokafka-workers", "bench.peers.faststream_aiokafka", "faststream-aiokafka"),

@@ -1,10 +1,11 @@
 """hivebus and the two raw confluent-kafka loops, behind the runner protocol of bench/peers.
 
 `python -m bench.systems <workload> '<config json>'` with `system` one of raw-bytes, raw-avro,
-hivebus; workloads `passthrough` (Payment in, Payment out) and `slow` (Job in, wait delay_ms,
-JobResult out). One system per subprocess, so none inherits another's threads or caches. The
-last stdout line is the JSON result: events, seconds from the first record consumed to the
-last output acknowledged, process CPU seconds in that window, finished.
+hivebus (also -unordered, -eos, -audit); workloads `passthrough` (Payment in, Payment out)
+and `slow` (Job in, wait delay_ms, JobResult out). One system per subprocess, so none
+inherits another's threads or caches. The last stdout line is the JSON result: events,
+seconds from the first record consumed to the last output acknowledged, process CPU seconds
+in that window, finished.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from bench.contracts import RESULT_STR, SCHEMA_STR, Job, JobResult, Payment
-from hivebus import Agent, Context
+from hivebus import Agent, Audit, Context
 from hivebus.contracts import registry_client
 from hivebus.kafka.config import consumer_config, producer_config
 from hivebus.runtime import Worker
@@ -116,9 +117,10 @@ def hivebus_agent(config: dict[str, Any]) -> dict[str, Any]:
     """The hivebus agent a user would write for each workload."""
     ordering = "unordered" if config["system"] == "hivebus-unordered" else "key"
     guarantee = "exactly_once" if config["system"] == "hivebus-eos" else "at_least_once"
+    audited = config["system"] == "hivebus-audit"
     agent = Agent(
         config["group"], max_in_flight=config.get("concurrency", 256), ordering=ordering,
-        guarantee=guarantee,
+        guarantee=guarantee, middleware=[Audit(topic=config["audit_topic"])] if audited else [],
     )  # fmt: skip
     clock = _Clock()
     system = config["system"]
@@ -149,14 +151,18 @@ def hivebus_agent(config: dict[str, Any]) -> dict[str, Any]:
         worker = Worker([agent], heartbeat_s=30)
         task = asyncio.create_task(worker.run(stop))
         deadline = time.monotonic() + config["timeout_s"]
+        output = config["output"]  # (an audited agent also produces its audit)
+
+        def produced() -> int:
+            return worker.runners[0].stats.produced.get(output, 0) if worker.runners else 0
+
         while time.monotonic() < deadline:
-            if worker.runners and worker.runners[0].stats.produced_total >= config["count"]:
+            if produced() >= config["count"]:
                 break
             if task.done():
                 task.result()
             await asyncio.sleep(0.002)
-        produced = worker.runners[0].stats.produced_total if worker.runners else 0
-        result = clock.result(config, produced)
+        result = clock.result(config, produced())
         stop.set()
         await task
         return result
@@ -175,7 +181,7 @@ def main() -> None:
         }  # fmt: skip
     elif config["system"] in ("raw-bytes", "raw-avro"):
         result = raw(config)
-    elif config["system"] in ("hivebus", "hivebus-unordered", "hivebus-eos"):
+    elif config["system"] in ("hivebus", "hivebus-unordered", "hivebus-eos", "hivebus-audit"):
         result = hivebus_agent(config)
     else:
         raise SystemExit(f"unknown system {config['system']}")

@@ -3,9 +3,11 @@
 The public API: declare an `Agent`, handle events with a `Context`, describe events as
 `Record` contracts bound to Avro schemas, run agents in a `Worker`, publish from anywhere with
 a `Publisher`; `Agent(durable=True)` journals each run's steps (`ctx.step`, `ctx.call`,
-`ctx.gather`, `ctx.wait_for`, `ctx.sleep`).
+`ctx.gather`, `ctx.wait_for`, `ctx.sleep`); `Agent(middleware=[Audit()])` records every
+decision on `hivebus.audit` (`hivebus history`).
 """
 
+from hivebus.audit import Audit
 from hivebus.contracts import Record
 from hivebus.durable import (  # (also registers durable agents)
     Callee,
@@ -21,6 +23,7 @@ from hivebus.runtime import Agent, Context, Ordering, Publisher, Retry, Worker
 
 __all__ = [
     "Agent",
+    "Audit",
     "CallTimedOut",
     "Callee",
     "ConfigError",

@@ -11,8 +11,10 @@ from hivebus.cli import (
     dev,
     dlq,
     gateway,
+    history,
     image,
     publish,
+    replay,
     run,
     runs,
     schemas,
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.register_commands(commands)
     dlq.register(commands)
     runs.register(commands)
+    history.register(commands)
+    replay.register(commands)
     topology.register(commands)
     gateway.register(commands)
     image.register(commands)

@@ -12,6 +12,7 @@ from hivebus.contracts.registry_config import registry_connection
 from hivebus.errors import ConfigError
 from hivebus.kafka.config import check_settings
 from hivebus.kafka.connection import connection
+from hivebus.replay.catchup import check_from_earliest, run_catching_up
 from hivebus.runtime import Worker
 from hivebus.runtime.loader import load_agents
 from hivebus.runtime.worker import tune_gc
@@ -58,6 +59,11 @@ def register(commands: Any) -> None:
         help="librdkafka producer setting, e.g. linger.ms=20 to batch harder for throughput "
         "(repeatable; hivebus defaults to linger.ms=1, lz4, idempotence)",
     )  # fmt: skip
+    run.add_argument(
+        "--catch-up", action="store_true",
+        help="a new agent: read from the earliest offsets with a progress line (done / total, "
+        "rate, ETA) until the end offsets at start are committed, then go on live",
+    )  # fmt: skip
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(handler=_run)
 
@@ -84,6 +90,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.agent and not any(spec.endswith((".yaml", ".yml")) for spec in args.specs):
         raise ConfigError("--agent picks agents of a topology file; give one (topology/x.yaml)")
     check_settings("producer", producer_overrides)
+    if args.catch_up:
+        check_from_earliest(agents, consumer_overrides)
     tune_gc()
     worker = Worker(
         agents, metrics_port=args.metrics_port, drain_grace_s=args.grace,
@@ -93,5 +101,5 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("hivebus.worker").info(
         "worker %s running %s", worker.instance, ", ".join(a.name for a in agents)
     )
-    asyncio.run(worker.run())
+    asyncio.run(run_catching_up(worker) if args.catch_up else worker.run())
     return 0

@@ -27,7 +27,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException
 
-from hivebus.contracts import Record, Serde, register, registry_client
+from hivebus.contracts import Record, Serde, parse_headers, register, registry_client
 from hivebus.kafka.admin import admin_client
 from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.records import one
@@ -48,6 +48,7 @@ COUNTRIES = ["FR", "DE", "US", "GB", "IR", "NL", "RU", "ES", "KP"]
 class Outcome:
     flagged: dict[str, Any] = field(default_factory=dict)
     decisions: dict[str, Any] = field(default_factory=dict)
+    correlations: dict[str, str] = field(default_factory=dict)  # tx id -> its causal tree
 
 
 def run(agents_dir: Path, count: int = 30, say: Say = print) -> Outcome:
@@ -200,6 +201,11 @@ def _summary(transactions: list[Record], outcome: Outcome, expected: int, say: S
         if not unanswered
         else f"undecided: {unanswered}"
     )
+    if outcome.correlations:  # both agents are audited (middleware=[Audit(...)])
+        tx_id, correlation = sorted(outcome.correlations.items())[0]
+        say(f"\nthe black box of {tx_id}, across both agents: hivebus history trace {correlation}")
+        say("every decision, step and LLM call: hivebus history stats; their cost: hivebus "
+            "history cost")  # fmt: skip
 
 
 def decision_line(decision: Any) -> str:
@@ -261,5 +267,8 @@ class _Watcher:
             else:
                 decision = self._serde.decode(message.value() or b"", decision_type)
                 self._outcome.decisions[decision.tx_id] = decision.model_dump()
+                meta = parse_headers(message.headers())
+                if meta is not None and meta.correlation_id:
+                    self._outcome.correlations[decision.tx_id] = meta.correlation_id
                 self._say(decision_line(decision))
         consumer.close()

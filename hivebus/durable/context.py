@@ -30,9 +30,10 @@ from hivebus.durable.records import JournalStep
 from hivebus.durable.run import Deferred, Run, Suspended, stamp
 from hivebus.durable.views import JournaledView
 from hivebus.kafka.records import Consumed
-from hivebus.llm.usage import counting
+from hivebus.llm.usage import Usage, counting
 from hivebus.runtime import Context, Retry
 from hivebus.runtime.attempts import attempt
+from hivebus.runtime.observe import OBSERVER, StepSeen, in_step, now_ms
 from hivebus.runtime.views import View
 
 T = TypeVar("T")
@@ -49,6 +50,9 @@ class DurableContext(Context):
                          base._views)  # fmt: skip
         self._run = run
         self._event = StartingEvent(run.journal)
+        observer = OBSERVER.get()
+        if observer is not None:  # the audit: this handling is the run's
+            observer.run(run.journal)
 
     @property
     def run_id(self) -> str:
@@ -233,31 +237,31 @@ class DurableContext(Context):
                 kind, data = kind[len(REF) :], await run.blobs.get(data)
             value: T = codec.decode(kind, data, returns)
             return value
-        started, clock = stamp(), time.perf_counter()
+        started, clock, started_ms = stamp(), time.perf_counter(), now_ms()
         try:
-            with counting() as usage:  # the LLM requests the step makes, for `runs show`
+            with counting() as usage, in_step(name):  # its LLM requests, for `runs show`
                 result, tries = await attempt(fn, args, retry)
         except Exception as error:
-            await run.record(
-                JournalStep(
-                    seq=position, name=name, outcome=FAILED, codec=codec.JSON,
-                    error_type=type(error).__name__, error=str(error)[:2000],
-                    started_at=started, duration_ms=1000 * (time.perf_counter() - clock),
-                    attempts=retry.attempts if retry is not None else 1,
-                )
+            failed = JournalStep(
+                seq=position, name=name, outcome=FAILED, codec=codec.JSON,
+                error_type=type(error).__name__, error=str(error)[:2000],
+                started_at=started, duration_ms=1000 * (time.perf_counter() - clock),
+                attempts=retry.attempts if retry is not None else 1,
             )  # fmt: skip
+            await run.record(failed)
+            _seen(failed, started_ms, usage, error=error)
             raise StepFailed(name, type(error).__name__, str(error)) from error
         kind, data = codec.encode(result)
         if len(data) > inline_limit():
             kind, data = REF + kind, await run.blobs.put(run.id, position, data, run.partition)
-        await run.record(
-            JournalStep(
-                seq=position, name=name, outcome=OK, codec=kind, value=data, started_at=started,
-                duration_ms=1000 * (time.perf_counter() - clock), attempts=tries,
-                llm_requests=usage.requests, prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-            )
+        done = JournalStep(
+            seq=position, name=name, outcome=OK, codec=kind, value=data, started_at=started,
+            duration_ms=1000 * (time.perf_counter() - clock), attempts=tries,
+            llm_requests=usage.requests, prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
         )  # fmt: skip
+        await run.record(done)
+        _seen(done, started_ms, usage, value=result)
         return result
 
     async def now(self) -> datetime:
@@ -268,6 +272,20 @@ class DurableContext(Context):
 
     async def random(self) -> float:
         return float(await self.step("hivebus:random", _random_float))
+
+
+def _seen(
+    step: JournalStep, started_ms: int, usage: Usage, *, value: Any = None,
+    error: BaseException | None = None,
+) -> None:  # fmt: skip
+    """Tell the observer (the audit), if any, of a step that ran and is recorded."""
+    observer = OBSERVER.get()
+    if observer is not None:
+        observer.step(StepSeen(
+            step.name, step.seq, started_ms, step.duration_ms, step.attempts, value, error,
+            durable=True, llm_requests=usage.requests, prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+        ))  # fmt: skip
 
 
 def _parse(moment: str) -> datetime:

@@ -18,6 +18,7 @@ from hivebus.llm.openai_provider import OpenAIProvider
 from hivebus.llm.provider import ChatRequest, Provider
 from hivebus.llm.settings import LLMSettings
 from hivebus.llm.usage import Usage, count
+from hivebus.llm.watch import heard
 
 M = TypeVar("M", bound=BaseModel)
 NO_AGENT = "-"
@@ -120,8 +121,9 @@ class LLM:
         started = time.perf_counter()
         try:
             reply = await self._provider.chat(request)
-        except Exception:
+        except Exception as error:
             self._meter.record_error(agent, request.model)
+            heard(request, None, error, time.perf_counter() - started)
             raise
         completion = Completion(
             text=reply.text,
@@ -133,6 +135,7 @@ class LLM:
         )
         self._meter.record(agent, completion)
         count(completion)
+        heard(request, completion, None, completion.latency_s)
         return completion
 
     async def aclose(self) -> None:

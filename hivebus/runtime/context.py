@@ -14,6 +14,7 @@ from hivebus.contracts import EventMeta, Record, parse_headers
 from hivebus.contracts.headers import Headers
 from hivebus.runtime.attempts import attempt
 from hivebus.runtime.backoff import Retry
+from hivebus.runtime.observe import OBSERVER, observed_step
 from hivebus.runtime.views import View, find
 
 if TYPE_CHECKING:
@@ -114,6 +115,9 @@ class Context:
         a pydantic model the journal cannot tell from the value). Elsewhere nothing is kept:
         a retried or redelivered event runs its steps again.
         """
+        observer = OBSERVER.get()  # the audit's, when the agent is audited
+        if observer is not None:
+            return await observed_step(observer, name, fn, args, retry)
         result, _ = await attempt(fn, args, retry)
         return result
 

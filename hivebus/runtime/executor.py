@@ -124,7 +124,7 @@ class Executor:
         except UndecodableRecord as error:
             self._outbox.dead_letter(job, Failure("undecodable", error.reason, str(error), 0))
             return DONE
-        return self._chain(Call(self.agent, job, handler, event))
+        return self._chain(Call(self.agent, job, handler, event, self._outbox))
 
     async def _complete(self, job: Job, running: Awaitable[None]) -> None:
         cancelled = False
@@ -144,7 +144,7 @@ class Executor:
     async def _prepare_and_handle(self, job: Job) -> None:
         prepared = await self._prepare(job)
         if prepared is not None:
-            await self._chain(Call(self.agent, job, *prepared))
+            await self._chain(Call(self.agent, job, *prepared, self._outbox))
 
     def _fault(self, job: Job, error: BaseException) -> None:
         """A runtime fault, not the handler's: the record is dead-lettered, never lost."""

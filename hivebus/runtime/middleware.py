@@ -5,7 +5,9 @@ act before and after `await call_next(call)`, retry it, time it, or catch what i
 innermost link runs the handler and hands its results to the outbox. Retry, the timeout,
 metrics and dead-lettering are middlewares (`runtime/middlewares/`), and later capabilities
 (durable runs, audit, sagas) add theirs with `Agent(middleware=[...])` instead of editing the
-runtime.
+runtime. An agent's middleware runs inside dead-lettering, unless it says `outermost = True`:
+then it wraps dead-lettering too, and sees what finally became of each record
+(`call.job.dead`), as the audit must.
 
 The same chain serves `def` and `async def` handlers. For a sync handler the innermost link
 does its work when called and returns `DONE`, an awaitable that is already finished; the
@@ -26,18 +28,24 @@ if TYPE_CHECKING:
     from hivebus.contracts import Record
     from hivebus.runtime.agent import Agent, Handler
     from hivebus.runtime.job import Job
+    from hivebus.runtime.outbox import Outbox
 
 
 class Call:
-    """One handler invocation as middleware sees it; `attempt` counts from 1."""
+    """One handler invocation as middleware sees it; `attempt` counts from 1. `outbox` is
+    where the job's records go, for a middleware that writes records of its own with them
+    (the audit: in the job's transaction in exactly-once mode)."""
 
-    __slots__ = ("agent", "attempt", "event", "handler", "job")
+    __slots__ = ("agent", "attempt", "event", "handler", "job", "outbox")
 
-    def __init__(self, agent: Agent, job: Job, handler: Handler, event: Record) -> None:
+    def __init__(
+        self, agent: Agent, job: Job, handler: Handler, event: Record, outbox: Outbox | None = None
+    ) -> None:
         self.agent = agent
         self.job = job
         self.handler = handler
         self.event = event
+        self.outbox = outbox
         self.attempt = 1
 
 

@@ -32,6 +32,7 @@ from hivebus.runtime.deadletter import (
     dlq_topic,
 )
 from hivebus.runtime.job import Job, JobState
+from hivebus.runtime.observe import OBSERVER
 
 Settled = Callable[[Job], None]
 Key = str | bytes | None  # an output's key: the input's bytes, or what a handler chose
@@ -45,6 +46,8 @@ class Fenced(BaseException):
 
 
 class Outbox:
+    shared_records = True  # `hold` and `emit_shared` work (not in exactly-once mode)
+
     def __init__(
         self,
         agent: str,
@@ -88,7 +91,51 @@ class Outbox:
         headers = self._headers.caused(record.fullname, *job.raw_lineage())
         self._send(job, topic, value, key, headers)
         self.emitted.add(record.fullname)
+        observer = OBSERVER.get()
+        if observer is not None:  # the audit notes each output (headers[1]: its ce_id)
+            observer.published(topic, headers[1][1], record)
         return True
+
+    def emit_encoded(
+        self, job: Job, topic: str, value: bytes, key: Key, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """Produce a record of `job` that is already encoded, with its own headers: what a
+        middleware writes about the job (the audit). It goes out like an output (held for
+        the job's transaction in exactly-once mode), and the job waits for its
+        acknowledgement, but it is not an output: no observer hears of it."""
+        if job.assignment.revoked or job.state is JobState.CANCELLED:
+            raise Fenced(f"{job.where} lost its partition; its record for {topic} is dropped")
+        self._send(job, topic, value, key, headers)
+
+    def hold(self, job: Job) -> None:
+        """`job` must also wait for a record `emit_shared` will write on its behalf, with
+        those of other jobs (the audit's batch of their decisions)."""
+        if job.assignment.revoked or job.state is JobState.CANCELLED:
+            raise Fenced(f"{job.where} lost its partition; its shared record is dropped")
+        job.pending += 1
+
+    def emit_shared(
+        self, jobs: list[Job], topic: str, value: bytes, key: Key,
+        headers: list[tuple[str, bytes]], partition: int,
+    ) -> None:  # fmt: skip
+        """Produce one record for several held jobs; each settles once it is acknowledged
+        (a refusal is each one's delivery error: it is dead-lettered, as for an output).
+        Not in exactly-once mode (`shared_records`): a record is in one job's transaction."""
+
+        def acked(error: KafkaError | None, _: Message | None) -> None:
+            if error is None:
+                self.stats.count_produced(topic)
+            for job in jobs:
+                if error is not None and job.delivery_error is None:
+                    job.delivery_error = error
+                self._settle_one(job)
+
+        try:
+            self.producer.produce(
+                topic, value, key=key, headers=headers, on_delivery=acked, partition=partition
+            )
+        except KafkaException as error:  # refused before it left: too large, say
+            acked(error.args[0], None)
 
     def _send(
         self, job: Job, topic: str, value: bytes, key: Key, headers: list[tuple[str, bytes]]

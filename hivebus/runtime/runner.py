@@ -144,8 +144,9 @@ class AgentRunner:
         return self._llm
 
     async def prepare(self) -> None:
-        """Before consuming: register the transactional id (exactly-once) and the output
-        contracts the handlers declare. A contract the registry refuses raises here."""
+        """Before consuming: register the transactional id (exactly-once), the output
+        contracts the handlers declare, and let each middleware with an `async def
+        prepare(outbox)` get ready. A contract the registry refuses raises here."""
         if self.transactions is not None:
             await asyncio.to_thread(self.transactions.start)
         await asyncio.gather(*(
@@ -153,6 +154,10 @@ class AgentRunner:
             for h in self.agent.handlers if h.output is not None
             for model in h.output_types
         ))  # fmt: skip
+        for middleware in self.agent.middleware:  # one that writes records of its own (the
+            prepare = getattr(middleware, "prepare", None)  # audit) settles their schemas
+            if prepare is not None:
+                await prepare(self.outbox)
 
     def start(self) -> None:
         start_all(self.agent.views)  # their replicas follow the changelogs from now on

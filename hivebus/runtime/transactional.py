@@ -63,6 +63,8 @@ MAX_ABORTS = 20  # in a row (2 s at the default interval): something no retry wi
 class TransactionalOutbox(Outbox):
     """Holds each job's records until the checkpointer's transaction carries them."""
 
+    shared_records = False  # each record is in the transaction of the one job it is for
+
     def __init__(self, *args: Any, max_bytes: int = 1_000_000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_bytes = max_bytes  # the transactional producer's message.max.bytes

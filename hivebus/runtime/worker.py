@@ -101,6 +101,10 @@ class Worker:
         admin = admin_client()
         specs = [directory.SPEC] + [TopicSpec(dlq_topic(a.name)) for a in self.agents]
         specs += [spec for agent in self.agents for spec in agent.topics]
+        specs += [  # a middleware's own topics (the audit's), declared as `topics`
+            spec for agent in self.agents for m in agent.middleware
+            for spec in getattr(m, "topics", ())
+        ]  # fmt: skip
         await asyncio.to_thread(ensure_topics, admin, specs)
         serde = Serde(registry_client())
         self.probes = Probes(admin, serde)

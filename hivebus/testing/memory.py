@@ -23,6 +23,7 @@ from hivebus.contracts import EventMeta, HeaderBuilder, Record, Serde, parse_hea
 from hivebus.kafka.records import Headers
 from hivebus.runtime.deadletter import Failure, dead_letter_headers
 from hivebus.runtime.job import Job
+from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.outbox import Fenced, Key
 
 
@@ -113,6 +114,9 @@ class MemoryOutbox:
         self.on_settled: Callable[[Job], None] = _unset
         self.published: list[Published] = []
         self.dead_letters: list[DeadLetter] = []
+        # Records a middleware wrote about the jobs, already encoded (the audit's): (topic,
+        # value, key, headers), in order.
+        self.encoded: list[tuple[str, bytes, Key, Headers]] = []
         self._serde = serde
         self._headers = HeaderBuilder(f"hivebus://agents/{agent}")
         self._outputs: dict[Job, list[Published]] = {}
@@ -144,6 +148,22 @@ class MemoryOutbox:
         published = Published(topic, text_key, record, _text(headers))
         self.published.append(published)
         self._outputs.setdefault(job, []).append(published)
+        observer = OBSERVER.get()
+        if observer is not None:  # as the runtime's outbox tells the audit
+            observer.published(topic, headers[1][1], record)
+
+    def emit_encoded(
+        self, job: Job, topic: str, value: bytes, key: Key, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """A record a middleware wrote about `job` (the audit), kept as it came."""
+        if job.fenced:
+            raise Fenced(f"{job.where} lost its partition; its record for {topic} is dropped")
+        self.encoded.append((topic, value, key, headers))
+
+    @property
+    def serde(self) -> Serde | None:
+        """The in-memory registry's serde (None with `round_trip=False`)."""
+        return self._serde
 
     def dead_letter(self, job: Job, failure: Failure) -> None:
         job.dead = True

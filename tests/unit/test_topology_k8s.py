@@ -206,6 +206,7 @@ def test_kafka_topics_validate_against_strimzi(manifests: list[Manifest]) -> Non
     topics = of_kind(manifests, "KafkaTopic")
     assert {t["spec"]["topicName"] for t in topics} == {
         "transactions.card", "transactions.wire", "transactions.flagged", "compliance.decisions",
+        "hivebus.audit", "hivebus.audit.blobs",  # the audit's, with their retention
     }  # fmt: skip
     for manifest in topics:
         strimzi_validate(manifest)
@@ -213,6 +214,11 @@ def test_kafka_topics_validate_against_strimzi(manifests: list[Manifest]) -> Non
     assert card["spec"]["partitions"] == 3
     assert card["spec"]["config"] == {"retention.ms": str(7 * 86_400_000)}
     assert "replicas" not in card["spec"]  # replication -1: the broker's default
+    audit = next(t for t in topics if t["spec"]["topicName"] == "hivebus.audit")
+    assert audit["spec"]["config"] == {
+        "retention.ms": str(90 * 86_400_000),
+        "cleanup.policy": "delete",
+    }
     assert card["metadata"]["labels"]["strimzi.io/cluster"] == "my-cluster"
 
 
@@ -440,7 +446,7 @@ def test_command_writes_a_folder_and_replaces_an_earlier_render(tmp_path: Path) 
     assert "09-deployment-removed-agent.yaml" not in files and "kustomization.yaml" in files
     rendered = sorted(f for f in files if f != "kustomization.yaml")
     assert rendered[0] == "00-configmap-payments-kafka.yaml"
-    assert len(rendered) == 1 + 4 + 2 + 2
+    assert len(rendered) == 1 + 6 + 2 + 2  # configmap, topics (2 the audit's), agents
     for name in rendered:
         (document,) = yaml.safe_load_all((out / name).read_text())
         if document["kind"] in ("ConfigMap", "Deployment"):

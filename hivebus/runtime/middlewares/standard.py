@@ -1,6 +1,8 @@
 """The chain every agent runs, outermost first: dead-lettering sees what finally failed, the
 agent's own middlewares see the whole handling of one record, retry repeats what is inside
-it, metrics time each attempt, and the time limit (only when one is set) bounds it."""
+it, metrics time each attempt, and the time limit (only when one is set) bounds it. An
+agent's middleware that says `outermost = True` goes before dead-lettering, so it sees
+whether the record was dead-lettered (the audit)."""
 
 from __future__ import annotations
 
@@ -22,9 +24,12 @@ if TYPE_CHECKING:
 def standard_chain(
     agent: Agent, outbox: Outbox, stats: AgentStats, log: logging.Logger
 ) -> list[Middleware]:
+    own = cast("list[Middleware]", agent.middleware)
+    outermost = [m for m in own if getattr(m, "outermost", False)]  # the audit, say
     chain: list[Middleware] = [
+        *outermost,
         DeadLettering(outbox, log),
-        *cast("list[Middleware]", agent.middleware),
+        *[m for m in own if not getattr(m, "outermost", False)],
         Retrying(),
         Measuring(stats),
     ]

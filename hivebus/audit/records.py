@@ -1,0 +1,96 @@
+"""The audit's contracts: the Python faces of `schemas/AuditBatch.avsc` (the records of the
+audit topic, each holding `AuditEvent`s) and `schemas/AuditBlob.avsc`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from hivebus.contracts import Record
+
+SCHEMAS = Path(__file__).parent / "schemas"
+DECISION, STEP, LLM = "decision", "step", "llm"
+
+
+class InputRef(Record, avsc=None):
+    """The record decided about (nested in `AuditEvent`; bound through it)."""
+
+    topic: str
+    partition: int
+    offset: int
+    event_id: str
+    causation_id: str | None = None
+    type: str
+    payload: str | None = None
+
+
+class OutputRef(Record, avsc=None):
+    topic: str
+    event_id: str
+    type: str
+    payload: str | None = None
+
+
+class StepInfo(Record, avsc=None):
+    name: str
+    position: int
+    durable: bool = False
+    attempts: int = 1
+    result: str | None = None
+    result_ref: str | None = None
+    llm_requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLMCall(Record, avsc=None):
+    model: str
+    requested_model: str
+    step: str | None = None
+    prompt_ref: str | None = None
+    response_ref: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    cost: float | None = None
+    finish_reason: str | None = None
+
+
+class ErrorInfo(Record, avsc=None):
+    type: str
+    message: str
+    dead_letter_topic: str | None = None
+
+
+class AuditEvent(Record, avsc=None):
+    """One fact of the black box (nested in `AuditBatch`; bound through it)."""
+
+    kind: str
+    decision_id: str
+    seq: int
+    agent: str
+    agent_version: str
+    correlation_id: str
+    run_id: str | None = None
+    at_ms: int
+    duration_ms: float
+    outcome: str
+    attempt: int = 1
+    input: InputRef | None = None
+    outputs: list[OutputRef] = Field(default_factory=list)
+    step: StepInfo | None = None
+    llm: LLMCall | None = None
+    error: ErrorInfo | None = None
+
+
+class AuditBatch(Record, avsc=SCHEMAS / "AuditBatch.avsc"):
+    events: list[AuditEvent] = Field(default_factory=list)
+
+
+class AuditBlob(Record, avsc=SCHEMAS / "AuditBlob.avsc"):
+    sha256: str
+    media_type: str
+    size: int
+    data: str
+    truncated: bool = False

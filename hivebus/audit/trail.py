@@ -1,0 +1,80 @@
+"""What one handling did, as the audit watches it: its outputs, steps, LLM calls, its run.
+
+A `Trail` is the runtime's `Observer` for the handling of one record (and the LLM layer's
+listener). It only collects; `writer.py` turns it into audit events once the handling is
+over and its fate (done or dead-lettered) is known. One is made for every audited record,
+so it does the least work that can be: nothing is decoded or copied here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hivebus.llm.completion import Completion
+from hivebus.llm.provider import ChatRequest
+from hivebus.runtime.observe import StepSeen, current_step, now_ms
+
+if TYPE_CHECKING:
+    from hivebus.contracts import Record
+    from hivebus.durable.records import RunJournal
+    from hivebus.runtime.middleware import Call
+
+Published = tuple[str, bytes, "Record", int]  # topic, ce_id, the record, handler attempt
+
+
+@dataclass(slots=True)
+class LLMSeen:
+    request: ChatRequest
+    completion: Completion | None
+    error: BaseException | None
+    started_ms: int
+    latency_s: float
+    step: str | None
+
+
+class Trail:
+    __slots__ = ("call", "clock", "dead_letter", "journal", "lineage", "outputs", "seen",
+                 "started_ms")  # fmt: skip
+
+    def __init__(self, call: Call, lineage: tuple[bytes, bytes, bytes | None]) -> None:
+        self.call = call
+        self.lineage = lineage  # (cause, correlation, run) of the handled record, as bytes
+        self.started_ms = time.time_ns() // 1_000_000
+        self.clock = time.perf_counter()
+        self.outputs: list[Published] = []
+        # What ran, in the order it ended, with the handler attempt it ran in.
+        self.seen: list[tuple[StepSeen | LLMSeen, int]] = []
+        self.journal: RunJournal | None = None
+        self.dead_letter: tuple[str, str, str] | None = None  # (error type, message, topic)
+
+    def took_ms(self) -> float:
+        return 1000 * (time.perf_counter() - self.clock)
+
+    # The runtime's Observer
+
+    def published(self, topic: str, event_id: bytes, record: Record) -> None:
+        self.outputs.append((topic, event_id, record, self.call.attempt))
+
+    def step(self, seen: StepSeen) -> None:
+        self.seen.append((seen, self.call.attempt))
+
+    def run(self, journal: Any) -> None:
+        self.journal = journal
+
+    def dead_lettered(self, error_type: str, message: str, topic: str) -> None:
+        self.dead_letter = (error_type, message, topic)
+
+    # The LLM layer's listener
+
+    def llm_call(
+        self,
+        request: ChatRequest,
+        completion: Completion | None,
+        error: BaseException | None,
+        took: float,
+    ) -> None:
+        started = now_ms() - int(1000 * took)
+        seen = LLMSeen(request, completion, error, started, took, current_step())
+        self.seen.append((seen, self.call.attempt))

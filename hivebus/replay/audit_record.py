@@ -1,0 +1,88 @@
+"""Recorded LLM answers from the audit (`hivebus.audit`), for `hivebus replay --llm record`.
+
+An audited agent (`Agent(middleware=[Audit()])`, with its default `content=True`) writes one
+`llm` audit event per call, in the decision `<agent>/<input id>`, with the reply by reference
+to a blob. Those are read from the audit topics (from the replay's start, less the clock
+slack, to their ends) into an in-memory `AuditStore`; a call's index is its place among the
+handling's LLM calls in time order, retries included. A reply is served as the audit kept it:
+scrubbed of the input's sensitive values, and cut if it was longer than the blob limit.
+"""
+
+from __future__ import annotations
+
+from hivebus.audit.blobs import digest_of
+from hivebus.audit.records import LLM
+from hivebus.audit.restore import restore
+from hivebus.audit.settings import AuditSettings
+from hivebus.audit.store import AuditStore
+from hivebus.contracts import Serde, registry_client
+from hivebus.errors import ConfigError
+from hivebus.kafka.admin import admin_client
+from hivebus.replay.outputs import CLOCK_SLACK_MS
+from hivebus.replay.ranges import partitions_of, ranges_between
+from hivebus.replay.recorded import NotRecorded, RecordedCalls, RecordedReply
+
+
+class AuditCalls:
+    """`RecordedCalls` over the audit's events and blobs."""
+
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+        self._calls: dict[str, list[RecordedReply]] = {}
+
+    def lookup(self, agent: str, input_id: str, index: int) -> RecordedReply | None:
+        decision = f"{agent}/{input_id}"
+        calls = self._calls.get(decision)
+        if calls is None:
+            calls = self._calls[decision] = self._replies(decision)
+        return calls[index] if index < len(calls) else None
+
+    def _replies(self, decision: str) -> list[RecordedReply]:
+        events = [e for e in self._store.events(decision_ids=[decision]) if e.kind == LLM]
+        events.sort(key=lambda e: (e.attempt, e.seq))
+        replies = []
+        for event in events:
+            call = event.llm
+            if call is None:
+                continue
+            if event.outcome != "ok":
+                message = event.error.message if event.error is not None else "it failed"
+                replies.append(RecordedReply("", call.model, error=message))
+                continue
+            text = self._store.blob(digest_of(call.response_ref)) if call.response_ref else None
+            if text is None:
+                raise NotRecorded(
+                    f"the audit of {decision} kept no reply of its LLM call (Audit(content="
+                    "False), or the blob is past its retention)"
+                )
+            replies.append(RecordedReply(
+                text, call.model, call.prompt_tokens, call.completion_tokens,
+                call.finish_reason or "stop",
+            ))  # fmt: skip
+        return replies
+
+
+def audit_calls(agent: str, start_ms: int | None, timeout_s: float) -> RecordedCalls:
+    """The LLM calls the audit recorded for `agent` from `start_ms` on (the whole audit
+    without a start)."""
+    settings = AuditSettings.from_env()
+    admin = admin_client()
+    topics = [settings.topic, settings.blob_topic]
+    partitions = partitions_of(admin, topics, timeout_s)
+    if not any(topic == settings.topic for topic, _ in partitions):
+        raise ConfigError(
+            f"recorded LLM responses need the audit enabled on {agent}: there is no "
+            f"{settings.topic} topic (Agent(middleware=[Audit()]), docs/history.md)"
+        )
+    store = AuditStore()
+    if start_ms is not None:  # read only from the replay's start on
+        ranges = ranges_between(admin, partitions, start_ms - CLOCK_SLACK_MS, None, timeout_s)
+        for topic in topics:
+            store.advance(topic, {r.partition: r.start for r in ranges if r.topic == topic})
+    restore(store, Serde(registry_client()), settings, timeout_s=max(timeout_s, 120.0))
+    if not any(stat.agent == agent for stat in store.agent_stats()):
+        raise ConfigError(
+            f"recorded LLM responses need the audit enabled on {agent}: the audit has no "
+            "decision of it in the range (Agent(middleware=[Audit()]), docs/history.md)"
+        )
+    return AuditCalls(store)

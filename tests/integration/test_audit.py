@@ -1,0 +1,405 @@
+"""The black box on the real broker and registry: the seed example audited end to end, the
+trace rebuilt by the CLI, the audit's own contract evolving, redaction, dead letters,
+sampling, and a durable run's steps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from pydantic import Field
+
+from hivebus import Agent, Audit, Context, Publisher, Retry
+from hivebus.audit import AuditBatch, AuditBlob, AuditEvent
+from hivebus.audit.restore import restore
+from hivebus.audit.settings import AuditSettings
+from hivebus.audit.store import AuditStore
+from hivebus.contracts import HeaderBuilder, Record, Serde, registry_client
+from hivebus.dev import Endpoints
+from hivebus.kafka.connection import connection_settings
+from hivebus.runtime.loader import import_file, load_agents
+from hivebus.runtime.middlewares import NonRetryableError
+from hivebus.testing.reader import read_events
+from hivebus.testing.stack import unique_name
+from hivebus.testing.worker import running
+from tests.integration.runtime_contracts import Ping, Pong
+from tests.integration.runtime_support import hivebus, pings, publish, topics
+
+AGENTS = Path(__file__).parents[2] / "agents"
+AUDIT_V1 = Path(__file__).parents[2] / "hivebus" / "audit" / "schemas" / "AuditBatch.avsc"
+
+
+@pytest.fixture
+def audit_topic() -> Iterator[str]:
+    """A fresh audit topic for the test, as HIVEBUS_AUDIT_TOPIC (what workers and CLIs read)."""
+    topic = unique_name("audit")
+    saved = os.environ.get("HIVEBUS_AUDIT_TOPIC")
+    os.environ["HIVEBUS_AUDIT_TOPIC"] = topic
+    try:
+        yield topic
+    finally:
+        if saved is None:
+            os.environ.pop("HIVEBUS_AUDIT_TOPIC", None)
+        else:
+            os.environ["HIVEBUS_AUDIT_TOPIC"] = saved
+
+
+async def projected(
+    topic: str, done: Callable[[AuditStore], bool], timeout_s: float = 60
+) -> AuditStore:
+    """The audit topic projected into a store, read again until `done(store)`."""
+    store, serde = AuditStore(), Serde(registry_client())
+    settings = AuditSettings(topic=topic)
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        await asyncio.to_thread(restore, store, serde, settings)
+        if done(store):
+            return store
+        assert asyncio.get_running_loop().time() < deadline, f"{topic}: {store.count()} events"
+        await asyncio.sleep(0.3)
+
+
+def raw_records(topic: str) -> list[tuple[int, int, bytes | None, bytes]]:
+    """(partition, offset, key, value) of every committed record of `topic`, by position."""
+    consumer = Consumer({
+        **connection_settings("consumer"), "group.id": unique_name("audit-raw"),
+        "enable.auto.commit": False, "isolation.level": "read_committed",
+    })  # fmt: skip
+    found = []
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {}
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > low:
+                ends[p] = high
+        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        for _ in range(200):
+            for message in consumer.consume(500, timeout=0.2):
+                if message.error() is None:
+                    found.append(
+                        (message.partition(), message.offset(), message.key(), message.value())
+                    )
+            for tp in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
+                if tp.offset >= ends[tp.partition]:  # (a transaction's markers count too)
+                    del ends[tp.partition]
+            if not ends:
+                break
+        assert not ends, f"reading {topic} stalled"
+    finally:
+        consumer.close()
+    return sorted(found, key=lambda r: (r[0], r[1]))
+
+
+# The seed example: fraud + compliance, the LLM the offline provider (no key in the tests).
+
+
+async def test_the_seed_example_is_audited_in_causal_order_and_traced_across_agents(
+    stack: Endpoints, audit_topic: str
+) -> None:
+    [fraud] = load_agents(str(AGENTS / "fraud.py"))
+    [compliance] = load_agents(str(AGENTS / "compliance.py"))
+    contracts = import_file((AGENTS / "contracts.py").resolve())
+    account = unique_name("acct-secret")
+    risky = contracts.Transaction(
+        id=unique_name("tx"), account=account, amount=2500.0, currency="EUR", channel="card",
+        country="IR", merchant="Casino Royal",
+    )  # fmt: skip
+    calm = contracts.Transaction(
+        id=unique_name("tx"), account=account, amount=12.0, currency="EUR", channel="card",
+        country="FR", merchant="grocer", device_id="dev-1",
+    )  # fmt: skip
+    async with Publisher("bank-tests") as publisher:  # first, so transactions.card exists
+        risky_id = await publisher.publish("transactions.card", risky, key=account)
+        calm_id = await publisher.publish("transactions.card", calm, key=account)
+    async with running([fraud, compliance]):
+
+        def complete(store: AuditStore) -> bool:
+            mine = store.events(correlation_id=risky_id) + store.events(correlation_id=calm_id)
+            return sum(e.kind == "decision" for e in mine) >= 3
+
+        store = await projected(audit_topic, complete)
+
+    # Every decision, step and LLM call of the tree, in causal order in the log: the
+    # correlation is the key, so one partition holds the whole tree.
+    serde = Serde(registry_client())
+    events, partitions = [], set()
+    for partition, _, _, value in raw_records(audit_topic):  # in log order
+        mine = [e for e in serde.decode(value, AuditBatch).events if e.correlation_id == risky_id]
+        events += mine
+        partitions |= {partition} if mine else set()
+    assert len(partitions) == 1  # the correlation places every event of its tree
+    assert [(e.agent, e.kind) for e in events] == [
+        ("fraud-detector", "step"),
+        ("fraud-detector", "decision"),
+        ("compliance-officer", "llm"),
+        ("compliance-officer", "step"),
+        ("compliance-officer", "decision"),
+    ]
+    score, flagging, llm, rationale, deciding = events
+    assert score.step is not None and score.step.name == "score" and score.outcome == "ok"
+    assert json.loads(score.step.result or "")[0] >= 0.7
+    assert flagging.input is not None and flagging.input.event_id == risky_id
+    assert flagging.input.topic == "transactions.card" and flagging.outcome == "ok"
+    [flag] = flagging.outputs
+    assert flag.topic == "transactions.flagged"
+    assert flag.type == contracts.FlaggedTransaction.fullname
+    assert deciding.input is not None and deciding.input.event_id == flag.event_id
+    assert deciding.input.causation_id == risky_id
+    [decided] = deciding.outputs
+    assert decided.topic == "compliance.decisions"
+    assert {e.correlation_id for e in events} == {risky_id}
+    assert llm.llm is not None and llm.llm.model == "offline" and llm.llm.step == "rationale"
+    assert llm.llm.prompt_tokens > 0 and llm.llm.completion_tokens > 0
+    assert llm.llm.cost == 0.0 and llm.llm.latency_ms >= 0
+    assert rationale.step is not None and rationale.step.llm_requests == 1
+    assert rationale.step.prompt_tokens == llm.llm.prompt_tokens
+    # The calm transaction: a decision with no output, its own correlation.
+    [calm_decision] = [e for e in store.events(correlation_id=calm_id) if e.kind == "decision"]
+    assert calm_decision.outputs == [] and calm_decision.outcome == "ok"
+
+    # The prompt and reply are kept by reference, in the blob topic.
+    blobs = [serde.decode(v, AuditBlob) for _, _, _, v in raw_records(f"{audit_topic}.blobs")]
+    by_sha = {b.sha256: b for b in blobs}
+    assert llm.llm.prompt_ref and llm.llm.response_ref
+    prompt = by_sha[llm.llm.prompt_ref.removeprefix("sha256:")]
+    reply = by_sha[llm.llm.response_ref.removeprefix("sha256:")]
+    assert "Write a one-sentence rationale" in prompt.data and reply.data.startswith("[offline]")
+
+    # The account is a sensitive field: redacted in the payloads, scrubbed from the prompt
+    # and the reply, nowhere in the audit's bytes.
+    assert flagging.input.payload is not None
+    assert json.loads(flagging.input.payload)["account"] == "[redacted]"
+    assert json.loads(flagging.input.payload)["merchant"] == "Casino Royal"
+    assert json.loads(flag.payload or "{}")["account"] == "[redacted]"
+    assert "[redacted]" in prompt.data and "[redacted]" in reply.data
+    everything = raw_records(audit_topic) + raw_records(f"{audit_topic}.blobs")
+    assert not [r for r in everything if account.encode() in r[3]]
+
+    # The projections: statistics per agent and cost per correlation.
+    stats = {s.agent: s for s in store.agent_stats()}
+    assert stats["fraud-detector"].decisions >= 2 and stats["compliance-officer"].llm_calls >= 1
+    [cost] = store.costs(risky_id)
+    assert (cost.llm_calls, cost.cost) == (1, 0.0)
+    assert cost.prompt_tokens == llm.llm.prompt_tokens
+
+    # `hivebus history trace`: the tree across both agents, from ce_causationid.
+    traced = hivebus("history", "trace", risky_id)
+    assert traced.returncode == 0, traced.stderr
+    lines = traced.stdout.splitlines()
+
+    def line(text: str) -> tuple[int, str]:
+        [(number, found)] = [(i, entry) for i, entry in enumerate(lines) if text in entry]
+        return number, found
+
+    def depth(entry: str) -> int:
+        return (len(entry) - len(entry.lstrip(" │├└─"))) // 3
+
+    order = [
+        line("event Transaction on transactions.card"),
+        line("decision fraud-detector 1.0: ok"),
+        line("step score: ok"),
+        line("event FlaggedTransaction on transactions.flagged"),
+        line("decision compliance-officer 1.0: ok"),
+        line("step rationale: ok"),
+        line("llm offline:"),
+        line("event ComplianceDecision on compliance.decisions"),
+    ]
+    numbers = [number for number, _ in order]
+    assert numbers == sorted(numbers), traced.stdout
+    depths = [depth(entry) for _, entry in order]
+    assert depths == [0, 1, 2, 2, 3, 4, 5, 4], traced.stdout
+    assert account not in traced.stdout
+
+    as_json = hivebus("history", "trace", risky_id, "--json")
+    nodes = json.loads(as_json.stdout)
+    kinds = [(n["depth"], n["kind"], n.get("agent")) for n in nodes]
+    assert (3, "decision", "compliance-officer") in kinds and (
+        1,
+        "decision",
+        "fraud-detector",
+    ) in kinds
+
+    # `hivebus history at`: what compliance had seen at its first step.
+    seen = hivebus("history", "at", flag.event_id, "--step", "1", "--json")
+    assert seen.returncode == 0, seen.stderr
+    snapshot = json.loads(seen.stdout)
+    assert snapshot["agent"] == "compliance-officer" and snapshot["input_source"] == "audit"
+    assert snapshot["input"]["account"] == "[redacted]" and snapshot["input"]["tx_id"] == risky.id
+    assert [s["name"] for s in snapshot["steps"]] == ["rationale"]
+    assert snapshot["steps"][0]["result"]["model"] == "offline"
+
+
+# The audit's own contract evolves under the registry's rules.
+
+AUDIT_V2_NOTE = {"name": "note", "type": ["null", "string"], "default": None,
+                 "doc": "v2: a field the first version does not have"}  # fmt: skip
+
+
+async def test_the_audit_stays_readable_across_an_evolution_of_its_contract(
+    stack: Endpoints, registry: SchemaRegistryClient, audit_topic: str, tmp_path: Path
+) -> None:
+    schema = json.loads(AUDIT_V1.read_text())
+    schema["fields"][0]["type"]["items"]["fields"].append(AUDIT_V2_NOTE)
+    (tmp_path / "AuditBatch.v2.avsc").write_text(json.dumps(schema))
+
+    class AuditEventV2(AuditEvent, avsc=None):
+        note: str | None = None
+
+    class AuditBatchV2(Record, avsc=tmp_path / "AuditBatch.v2.avsc"):
+        events: list[AuditEventV2] = Field(default_factory=list)
+
+    subject = f"{audit_topic}-value"
+    serde = Serde(registry)
+    v1 = await serde.encoder_async(audit_topic, AuditBatch)  # the shipped contract, version 1
+    registry.set_compatibility(subject, "BACKWARD")
+    v2_id = registry.register_schema(subject, Schema(AuditBatchV2.contract().schema_str, "AVRO"))
+    assert v2_id != v1.schema_id
+    assert registry.get_latest_version(subject).version == 2
+    v2 = await serde.encoder_async(audit_topic, AuditBatchV2)
+    assert v2.schema_id == v2_id
+    old = AuditEvent(
+        kind="decision", decision_id="a/1", seq=0, agent="a", agent_version="1",
+        correlation_id="c-evolves", at_ms=1, duration_ms=1.0, outcome="ok",
+    )  # fmt: skip
+    new = AuditEventV2(**{**old.model_dump(), "decision_id": "a/2", "note": "from v2"})
+    headers, producer = HeaderBuilder("hivebus://tests"), Producer(connection_settings("producer"))
+    batches = ((v1, AuditBatch(events=[old])), (v2, AuditBatchV2(events=[new])))
+    for encoder, batch in batches:  # into one log, as two writers would
+        built, _ = headers.build(batch.fullname, correlation_id="c-evolves")
+        producer.produce(audit_topic, encoder.encode(batch), key="c-evolves", headers=built)
+    assert producer.flush(30) == 0
+
+    store = await projected(audit_topic, lambda s: len(s.events(correlation_id="c-evolves")) == 2)
+    read = {e.decision_id: e for e in store.events(correlation_id="c-evolves")}
+    assert set(read) == {"a/1", "a/2"}  # both versions project through the v1 reader
+    values = [v for _, _, _, v in raw_records(audit_topic)]
+    assert {int.from_bytes(v[1:5], "big") for v in values} == {v1.schema_id, v2_id}
+    as_v2 = [e for v in values for e in Serde(registry).decode(v, AuditBatchV2).events]
+    assert sorted((e.decision_id, e.note) for e in as_v2) == [("a/1", None), ("a/2", "from v2")]
+    # An incompatible change is refused by the registry: the audit cannot be broken silently.
+    broken = json.loads(AUDIT_V1.read_text())
+    broken["fields"][0]["type"]["items"]["fields"].append({"name": "now", "type": "string"})
+    assert not registry.test_compatibility(subject, Schema(json.dumps(broken), "AVRO"))
+
+
+# Failures, sampling, durable runs.
+
+
+async def test_a_dead_lettered_record_appears_as_such_with_its_failed_step(
+    stack: Endpoints, admin: object, audit_topic: str
+) -> None:
+    source, output = topics(admin, "audit-dlq")  # type: ignore[arg-type]
+    name = unique_name("audit-dlq")
+    agent = Agent(name, retry=Retry(attempts=2, backoff_s=0.01), middleware=[Audit()])
+
+    def lookup(ping_id: str) -> str:
+        raise LookupError(f"no such customer for {ping_id}")
+
+    @agent.on(source, Ping, output=output)
+    async def handle(ping: Ping, ctx: Context) -> Pong:
+        if ping.seq == 1:
+            raise NonRetryableError("refused at once")
+        if ping.id == "p0":
+            await ctx.step("lookup", lookup, ping.id)
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
+
+    events = [*pings(2, keys=1), Ping(id="p2", key="k1", seq=2, payload="")]
+    async with running([agent]):
+        ids = await publish(source, events)
+
+        def decided(store: AuditStore) -> bool:
+            found = [e for i in ids for e in store.events(correlation_id=i)]
+            return sum(e.kind == "decision" for e in found) == 3
+
+        store = await projected(audit_topic, decided)
+    by_id = {i: store.events(correlation_id=i) for i in ids}
+    failed_step, first = by_id[ids[0]][-2:]
+    refused = by_id[ids[1]][-1]
+    fine = by_id[ids[2]][-1]
+    assert first.kind == "decision" and first.outcome == "dead-lettered"
+    assert first.attempt == 2 and first.outputs == []
+    assert first.error is not None and first.error.type == "LookupError"
+    assert first.error.dead_letter_topic == f"hivebus.dlq.{name}"
+    steps = [e for e in by_id[ids[0]] if e.kind == "step"]
+    assert [(s.attempt, s.outcome) for s in steps] == [(1, "failed"), (2, "failed")]
+    assert steps[0].error is not None and steps[0].error.type == "LookupError"
+    assert failed_step.kind == "step"
+    assert refused.outcome == "dead-lettered" and refused.attempt == 1
+    assert refused.error is not None and refused.error.type == "NonRetryableError"
+    assert fine.outcome == "ok" and [o.topic for o in fine.outputs] == [output]
+
+
+async def test_sampling_zero_writes_nothing(stack: Endpoints, admin: object) -> None:
+    source, output = topics(admin, "audit-none")  # type: ignore[arg-type]
+    topic = unique_name("audit-none")
+    agent = Agent(unique_name("audit-none"), middleware=[Audit(sample=0.0, topic=topic)])
+
+    @agent.on(source, Ping, output=output)
+    def relay(ping: Ping, ctx: Context) -> Pong:
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
+
+    async with running([agent]):
+        await publish(source, pings(20))
+        got = await read_events(Serde(registry_client()), output, Pong, 20, timeout_s=60)
+    assert len(got) == 20  # the agent worked
+    assert raw_records(topic) == [] and raw_records(f"{topic}.blobs") == []  # created, empty
+
+
+async def test_a_durable_run_audits_each_step_keyed_by_its_run_in_its_transaction(
+    stack: Endpoints, admin: object, audit_topic: str
+) -> None:
+    source, output = topics(admin, "audit-durable")  # type: ignore[arg-type]
+    name = unique_name("audit-durable")
+    agent = Agent(name, durable=True, guarantee="exactly_once", middleware=[Audit()])
+
+    def tool(label: str) -> dict[str, str]:
+        return {"tool": label}
+
+    @agent.on(source, Ping, output=output)
+    async def handle(ping: Ping, ctx: Context) -> Pong:
+        first = await ctx.step("search", tool, "search")
+        second = await ctx.step("scrape", tool, f"scrape {first['tool']}")
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=second["tool"])
+
+    async with running([agent]):
+        [event_id] = await publish(source, pings(1))
+        store = await projected(
+            audit_topic, lambda s: any(e.kind == "decision" for e in s.timeline(event_id))
+        )
+    events = store.timeline(event_id)  # the run id is the starting event's id
+    assert [(e.kind, e.step.name if e.step else None) for e in events] == [
+        ("step", "search"),
+        ("step", "scrape"),
+        ("decision", None),
+    ]
+    decision = events[-1]
+    assert decision.agent == name and decision.run_id == event_id
+    assert decision.outcome == "completed"
+    assert decision.input is not None and decision.input.event_id == event_id
+    assert decision.input.topic == source
+    assert [o.topic for o in decision.outputs] == [output]  # not its own journal write
+    assert [(e.step.position, e.step.durable) for e in events[:2] if e.step] == [
+        (0, True),
+        (1, True),
+    ]
+    keys = {r[2] for r in raw_records(audit_topic)}
+    assert keys == {event_id.encode()}  # keyed by the run
+
+    seen = hivebus("history", "at", event_id, "--step", "1", "--json")
+    assert seen.returncode == 0, seen.stderr
+    snapshot = json.loads(seen.stdout)
+    assert snapshot["run_id"] == event_id and snapshot["input_source"] == "journal"
+    assert snapshot["input"]["id"] == "p0"
+    assert [(s["number"], s["name"], s["result"]) for s in snapshot["steps"]] == [
+        (1, "search", {"tool": "search"})
+    ]
+    assert snapshot["total_steps"] == 2
+    text = hivebus("history", "at", event_id, "--step", "2")
+    assert "scrape" in text.stdout and "search" in text.stdout, text.stdout + text.stderr
