@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
@@ -18,10 +17,7 @@ from hivebus.gateway.records import TaskRecord
 from hivebus.gateway.service import Gateway
 from hivebus.gateway.status import task_status
 from hivebus.gateway.submit import SOURCE, encode_input, parse_request
-from hivebus.gateway.targets import Target, resolve
-
-# Worth a fresh look at the directory: an agent may have started a moment ago.
-_NEW_AGENT = ("unknown_agent", "not_durable", "not_subscribed")
+from hivebus.gateway.targets import Target, resolve_fresh
 
 
 async def create_task(request: Request) -> JSONResponse:
@@ -89,15 +85,7 @@ async def health(request: Request) -> JSONResponse:
 
 async def _target(gateway: Gateway, body: dict[str, Any]) -> Target:
     agent, topic, type_ = body.get("agent"), body.get("topic"), body.get("type")
-    asked = time.monotonic()
-    snapshot = await gateway.catalog.current()
-    try:
-        return await resolve(snapshot, gateway.contracts, agent, topic, type_)
-    except ApiError as error:
-        if error.code not in _NEW_AGENT or snapshot.taken >= asked:
-            raise
-    fresh = await gateway.catalog.fresher(asked)
-    return await resolve(fresh, gateway.contracts, agent, topic, type_)
+    return await resolve_fresh(gateway.catalog, gateway.contracts, agent, topic, type_)
 
 
 async def _unfinished(gateway: Gateway, task_id: str) -> None:

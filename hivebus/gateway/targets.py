@@ -10,10 +10,11 @@ handles, or the run would never start.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from hivebus.contracts import ContractError
-from hivebus.gateway.catalog import Snapshot
+from hivebus.gateway.catalog import Catalog, Snapshot
 from hivebus.gateway.contracts import Contracts, TopicContract
 from hivebus.gateway.errors import ApiError
 from hivebus.runtime.directory import AgentView
@@ -134,6 +135,27 @@ async def _contract(contracts: Contracts, topic: str, type_: str | None) -> Topi
             400, "not_handled", f"{topic!r} carries {found.contract.fullname}, not {type_}"
         )
     return found
+
+
+# Worth a fresh look at the directory: the agent may have started a moment ago.
+_NEW_AGENT = ("unknown_agent", "not_durable", "not_subscribed")
+
+
+async def resolve_fresh(
+    catalog: Catalog, contracts: Contracts, agent: str | None, topic: str | None,
+    type_: str | None,
+) -> Target:  # fmt: skip
+    """`resolve` on the directory as the gateway last read it, and once more on a fresher
+    reading when the agent was not found there (it may have started since)."""
+    asked = time.monotonic()
+    snapshot = await catalog.current()
+    try:
+        return await resolve(snapshot, contracts, agent, topic, type_)
+    except ApiError as error:
+        if error.code not in _NEW_AGENT or snapshot.taken >= asked:
+            raise
+    fresh = await catalog.fresher(asked)
+    return await resolve(fresh, contracts, agent, topic, type_)
 
 
 def _subscribes(subscription: str, topic: str) -> bool:

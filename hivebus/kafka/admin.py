@@ -70,13 +70,28 @@ def end_offsets(
 ) -> dict[tuple[str, int], int]:
     """The end (high watermark) offset of each partition; unknown partitions are left out."""
     latest = admin_api.OffsetSpec.latest()  # type: ignore[attr-defined,no-untyped-call]
-    wanted = {TopicPartition(topic, number): latest for topic, number in partitions}
+    return _list_offsets(admin, partitions, latest, timeout_s)
+
+
+def start_offsets(
+    admin: AdminClient, partitions: Iterable[tuple[str, int]], timeout_s: float
+) -> dict[tuple[str, int], int]:
+    """The first offset still kept in each partition (retention moves it); unknown partitions
+    are left out."""
+    earliest = admin_api.OffsetSpec.earliest()  # type: ignore[attr-defined,no-untyped-call]
+    return _list_offsets(admin, partitions, earliest, timeout_s)
+
+
+def _list_offsets(
+    admin: AdminClient, partitions: Iterable[tuple[str, int]], spec: Any, timeout_s: float
+) -> dict[tuple[str, int], int]:
+    wanted = {TopicPartition(topic, number): spec for topic, number in partitions}
     if not wanted:
         return {}
-    ends = {}
+    found = {}
     for tp, future in admin.list_offsets(wanted, request_timeout=timeout_s).items():
         try:
-            ends[(tp.topic, tp.partition)] = int(future.result(timeout=timeout_s).offset)
+            found[(tp.topic, tp.partition)] = int(future.result(timeout=timeout_s).offset)
         except Exception:  # one unknown partition must not hide the others
             continue
-    return ends
+    return found

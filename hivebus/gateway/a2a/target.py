@@ -9,7 +9,6 @@ an agent with several. The caller's key must be allowed the agent (`hivebus.gate
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from a2a.types import Message
@@ -19,11 +18,9 @@ from google.protobuf import json_format
 from hivebus.gateway.auth import allowed, principal_of
 from hivebus.gateway.errors import ApiError
 from hivebus.gateway.service import Gateway
-from hivebus.gateway.targets import Target, resolve
+from hivebus.gateway.targets import Target, resolve_fresh
 
 SKILL, HINTS = "skill", "hivebus"
-# Worth a fresh look at the directory: the agent may have started a moment ago.
-_NEW_AGENT = ("unknown_agent", "not_durable", "not_subscribed")
 
 
 async def resolve_target(
@@ -80,15 +77,7 @@ def a2a_error(error: ApiError) -> A2AError:
 
 
 async def _fresh(gateway: Gateway, agent: str, topic: str | None, type_: str | None) -> Target:
-    asked = time.monotonic()
-    snapshot = await gateway.catalog.current()
-    try:
-        return await resolve(snapshot, gateway.contracts, agent, topic, type_)
-    except ApiError as error:
-        if error.code not in _NEW_AGENT or snapshot.taken >= asked:
-            raise
-    fresh = await gateway.catalog.fresher(asked)
-    return await resolve(fresh, gateway.contracts, agent, topic, type_)
+    return await resolve_fresh(gateway.catalog, gateway.contracts, agent, topic, type_)
 
 
 def _text(value: Any) -> str | None:

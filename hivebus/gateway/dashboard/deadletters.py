@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient
 
-from hivebus.gateway.dashboard.offsets import Partition, committed_offsets, start_offsets
-from hivebus.kafka.admin import end_offsets
+from hivebus.gateway.dashboard.offsets import Partition, committed_offsets
+from hivebus.kafka.admin import end_offsets, start_offsets
 from hivebus.runtime.deadletter import PREFIX
 from hivebus.runtime.dlq_reader import read_dead_letters, replay_group
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import confluent_kafka.admin as admin_api
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions
 from confluent_kafka.admin import AdminClient
 
 from hivebus.kafka.admin import end_offsets
@@ -82,20 +81,3 @@ def group_offsets(
         group: GroupOffsets(offsets, {p: ends[p] for p in offsets if p in ends})
         for group, offsets in committed.items()
     }
-
-
-def start_offsets(
-    admin: AdminClient, partitions: Iterable[Partition], timeout_s: float
-) -> dict[Partition, int]:
-    """The first offset still kept in each partition (retention moves it)."""
-    earliest = admin_api.OffsetSpec.earliest()  # type: ignore[attr-defined,no-untyped-call]
-    wanted = {TopicPartition(topic, number): earliest for topic, number in partitions}
-    if not wanted:
-        return {}
-    starts = {}
-    for tp, future in admin.list_offsets(wanted, request_timeout=timeout_s).items():
-        try:
-            starts[(tp.topic, tp.partition)] = int(future.result(timeout=timeout_s).offset)
-        except Exception:  # one unknown partition must not hide the others
-            continue
-    return starts
