@@ -70,6 +70,22 @@ class Batches:
         if len(found.bodies) >= MAX_EVENTS or found.size >= MAX_BYTES:
             self._write(partition)
 
+    def add_one(self, job: Job, key: bytes, body: bytes) -> None:
+        """`add` of a handling with one event (its decision): the commonest case, inline."""
+        self._outbox.hold(job)
+        partition = partition_of(key, self._partitions)
+        found = self._open.get(partition)
+        if found is None:
+            found = self._open[partition] = _Open(key)
+            if not self._flushing:
+                self._flushing = True
+                self._loop.call_soon(self.flush)
+        found.jobs.append(job)
+        found.bodies.append(body)
+        found.size += len(body)
+        if found.size >= MAX_BYTES or len(found.bodies) >= MAX_EVENTS:
+            self._write(partition)
+
     def flush(self) -> None:
         self._flushing = False
         for partition in list(self._open):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from io import BytesIO
@@ -96,7 +97,7 @@ class Writer:
         self._headers = HeaderBuilder(f"hivebus://agents/{outbox.agent}")
         self._batches: Batches | None = None  # at-least-once, once prepared
         self._preparing: asyncio.Future[None] | None = None
-        self._last: tuple[object, _Agent] = (None, _Agent(b"", b"", self._headers))
+        self._last: tuple[object, _Agent, bool] = (None, _Agent(b"", b"", self._headers), False)
 
     @property
     def ready(self) -> bool:
@@ -141,10 +142,11 @@ class Writer:
         Needs `ready`; a durable run's needs `run_input` (`write_async`)."""
         job = trail.call.job
         if trail.journal is None and not trail.seen and not job.dead and not self._payloads:
-            cause, correlation, run = trail.lineage
-            if self._batches is not None:  # the fast path: one decision into a batch
-                self._batches.add(job, correlation, [self._plain(trail)])
+            batches = self._batches
+            if batches is not None:  # the fast path: one decision into a batch
+                batches.add_one(job, trail.lineage[1], self._plain(trail))
             else:
+                cause, correlation, run = trail.lineage
                 self._send(job, correlation, [self._plain(trail)], cause, correlation, run)
         else:
             self._full(trail, run_input)
@@ -166,25 +168,33 @@ class Writer:
         call = trail.call
         job, agent = call.job, call.agent
         cause, correlation, run = trail.lineage
-        if agent is self._last[0]:  # one agent per writer, but for a durable run's name
-            found = self._last[1]
+        last = self._last
+        if agent is last[0]:  # one agent per writer, but for a durable run's name
+            found, exactly_once = last[1], last[2]
         else:
             found = self._agents.get((agent.name, agent.version)) or self._agent(agent)
-            self._last = (agent, found)
+            exactly_once = agent.exactly_once
+            self._last = (agent, found, exactly_once)
         message = job.message
         outputs = trail.outputs
-        if agent.exactly_once:  # a failed attempt's outputs were discarded with it
+        if exactly_once and outputs:  # a failed attempt's outputs were discarded with it
             outputs = [out for out in outputs if out[3] == call.attempt]
         strings, string = self._strings, self._string
         at = self._at if self._at[0] == trail.started_ms else self._at_ms(trail.started_ms)
         topic, fullname = message.topic(), call.event.fullname
+        if len(outputs) == 1:  # pass-through, the commonest: no list comprehension
+            t, i, r, _ = outputs[0]
+            refs = [(strings.get(t) or string(t), i, strings.get(r.fullname) or string(r.fullname))]
+        else:
+            refs = [(strings.get(t) or string(t), i, strings.get(r.fullname) or string(r.fullname))
+                    for t, i, r, _ in outputs]  # fmt: skip
+        headers = job.headers
         return wire.plain(
-            found.prefix, cause, found.encoded, correlation, run, at[1], trail.took_ms(),
-            call.attempt, strings.get(topic) or string(topic), message.partition(),
-            message.offset(), _causation(job.headers) if job.headers else None,
-            strings.get(fullname) or string(fullname),
-            [(strings.get(t) or string(t), i, strings.get(r.fullname) or string(r.fullname))
-             for t, i, r, _ in outputs],
+            found.prefix, cause, found.encoded, correlation, run, at[1],
+            1000 * (time.perf_counter() - trail.clock), call.attempt,
+            strings.get(topic) or string(topic), message.partition(), message.offset(),
+            _causation(headers) if headers else None, strings.get(fullname) or string(fullname),
+            refs,
         )  # fmt: skip
 
     def _full(self, trail: Trail, run_input: tuple[str | None, set[str]] | None) -> None:

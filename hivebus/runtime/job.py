@@ -72,6 +72,7 @@ class Job:
         "finished",
         "headers",
         "lane",
+        "lineage_of",
         "message",
         "pending",
         "raw_key",
@@ -95,6 +96,8 @@ class Job:
         self.task: asyncio.Task[None] | None = None  # when the job runs as a task
         self.buffer: list[Any] | None = None  # exactly-once: outputs held for the transaction
         self.attempt_mark = 0  # where the current attempt's held outputs begin
+        # (headers, `raw_lineage()` of them): asked by every output and by the audit
+        self.lineage_of: tuple[Headers | None, tuple[bytes, bytes, bytes | None]] | None = None
 
     def move(self, to: JobState) -> None:
         if to not in _ALLOWED[self.state._name_]:
@@ -130,11 +133,18 @@ class Job:
         return cause.decode(), correlation.decode(), None if run is None else run.decode()
 
     def raw_lineage(self) -> tuple[bytes, bytes, bytes | None]:
-        """`lineage` as header bytes, for the outbox to copy into each output's headers."""
-        cause, correlation, run = raw_lineage(self.headers)
+        """`lineage` as header bytes, for the outbox to copy into each output's headers.
+        Worked out once per headers (`Context.caused_by` may replace them)."""
+        headers = self.headers
+        known = self.lineage_of
+        if known is not None and known[0] is headers:
+            return known[1]
+        cause, correlation, run = raw_lineage(headers)
         if cause is None:
             cause = b"%b%d" % (self.assignment.where, self.message.offset())
-        return cause, correlation or cause, run
+        found = (cause, correlation or cause, run)
+        self.lineage_of = (headers, found)
+        return found
 
     @property
     def where(self) -> str:
