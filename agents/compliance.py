@@ -6,7 +6,7 @@ API key the LLM is the offline provider, so the example runs anywhere.
 
 from __future__ import annotations
 
-from hivebus import Agent, Audit, Context
+from hivebus import Agent, Audit, Context, Tracing
 
 from .contracts import ComplianceDecision, FlaggedTransaction
 
@@ -15,7 +15,9 @@ compliance = Agent(
     version="1.0",
     description="Decides clear/report/block for flagged transactions, with a written rationale",
     max_in_flight=64,
-    middleware=[Audit(payloads=True)],  # the black box: `hivebus history trace <correlation>`
+    # The black box (`hivebus history trace <correlation>`), and OpenTelemetry spans (exported
+    # over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set), one trace across both agents.
+    middleware=[Audit(payloads=True), Tracing()],
 )
 
 

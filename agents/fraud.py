@@ -6,7 +6,7 @@ on `transactions.flagged` are FlaggedTransaction events, a type it does not hand
 
 from __future__ import annotations
 
-from hivebus import Agent, Audit, Context
+from hivebus import Agent, Audit, Context, Tracing
 
 from .contracts import FlaggedTransaction, Transaction
 
@@ -15,7 +15,9 @@ fraud = Agent(
     version="1.0",
     description="Scores card and wire transactions; flags the risky ones",
     max_in_flight=256,
-    middleware=[Audit(payloads=True)],  # the black box: `hivebus history trace <correlation>`
+    # The black box (`hivebus history trace <correlation>`), and OpenTelemetry spans (exported
+    # over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set), one trace across both agents.
+    middleware=[Audit(payloads=True), Tracing()],
 )
 
 HIGH_RISK_COUNTRIES = {"KP", "IR", "SY", "RU", "VE"}

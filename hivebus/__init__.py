@@ -4,7 +4,8 @@ The public API: declare an `Agent`, handle events with a `Context`, describe eve
 `Record` contracts bound to Avro schemas, run agents in a `Worker`, publish from anywhere with
 a `Publisher`; `Agent(durable=True)` journals each run's steps (`ctx.step`, `ctx.call`,
 `ctx.gather`, `ctx.wait_for`, `ctx.sleep`); `Agent(middleware=[Audit()])` records every
-decision on `hivebus.audit` (`hivebus history`).
+decision on `hivebus.audit` (`hivebus history`); `Agent(middleware=[Tracing()])` traces each
+event, step and LLM call with OpenTelemetry, the trace carried in `ce_traceparent`.
 """
 
 from hivebus.audit import Audit
@@ -20,6 +21,7 @@ from hivebus.durable import (  # (also registers durable agents)
 )
 from hivebus.errors import ConfigError, HivebusError
 from hivebus.runtime import Agent, Context, Ordering, Publisher, Retry, Worker
+from hivebus.tracing import Tracing
 
 __all__ = [
     "Agent",
@@ -37,6 +39,7 @@ __all__ = [
     "Record",
     "Retry",
     "StepFailed",
+    "Tracing",
     "WaitTimedOut",
     "Worker",
 ]

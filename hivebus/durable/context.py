@@ -239,7 +239,7 @@ class DurableContext(Context):
             return value
         started, clock, started_ms = stamp(), time.perf_counter(), now_ms()
         try:
-            with counting() as usage, in_step(name):  # its LLM requests, for `runs show`
+            with counting() as usage, in_step(name, position):  # its LLM requests, for `runs show`
                 result, tries = await attempt(fn, args, retry)
         except Exception as error:
             failed = JournalStep(

@@ -30,6 +30,11 @@ def listening(listener: Listener) -> Iterator[None]:
         _LISTENER.reset(token)
 
 
+def current() -> Listener | None:
+    """The listener of this context, for one that listens too and passes each call on."""
+    return _LISTENER.get()
+
+
 def heard(
     request: ChatRequest, completion: Completion | None, error: BaseException | None, took: float
 ) -> None:

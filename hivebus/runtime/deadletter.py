@@ -7,10 +7,11 @@ the record back to `hivebus_error_topic`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from hivebus.kafka.records import Consumed
+from hivebus.runtime.tracecontext import TRACE
 
 PREFIX = "hivebus.dlq."
 ERROR_HEADER_PREFIX = "hivebus_error_"
@@ -28,6 +29,14 @@ class Failure:
     error_type: str
     message: str
     attempts: int
+    # The trace headers of the span that failed (tracing on): `hivebus_error_traceparent`.
+    trace: tuple[tuple[str, bytes], ...] = ()
+
+
+def traced(failure: Failure) -> Failure:
+    """`failure` with the current span's trace headers, when there is one."""
+    trace = TRACE.get()
+    return failure if trace is None else replace(failure, trace=trace)
 
 
 def dead_letter_headers(
@@ -47,7 +56,11 @@ def dead_letter_headers(
         "offset": str(message.offset()),
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
-    return original + [(ERROR_HEADER_PREFIX + k, v.encode()) for k, v in extra.items()]
+    errors = [(ERROR_HEADER_PREFIX + k, v.encode()) for k, v in extra.items()]
+    # The failed handling's span goes in error headers: the original `ce_traceparent` stays
+    # as it was, and a replay (which strips these) links to the record's first parent.
+    errors += [(ERROR_HEADER_PREFIX + name[3:], value) for name, value in failure.trace]
+    return original + errors
 
 
 def strip_error_headers(

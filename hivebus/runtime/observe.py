@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -66,11 +66,22 @@ def current_step() -> str | None:
     return STEP.get()
 
 
+# Opens a span around each step that runs: (name, journal position or None). Tracing sets it
+# while a handler runs; otherwise a step pays one `ContextVar.get` for it.
+StepSpan = Callable[[str, int | None], AbstractContextManager[None]]
+STEP_SPAN: ContextVar[StepSpan | None] = ContextVar("hivebus_step_span", default=None)
+
+
 @contextmanager
-def in_step(name: str) -> Iterator[None]:
+def in_step(name: str, position: int | None = None) -> Iterator[None]:
     token = STEP.set(name)
+    span = STEP_SPAN.get()
     try:
-        yield
+        if span is None:
+            yield
+        else:
+            with span(name, position):
+                yield
     finally:
         STEP.reset(token)
 

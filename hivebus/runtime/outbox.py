@@ -8,7 +8,9 @@ input to the dead-letter topic. A job whose assignment was revoked (or that was
 cancelled) is fenced: its further outputs are refused with `Fenced`, raised into the handler.
 
 Every output carries `ce_causationid` and `ce_correlationid` (see `Job.lineage`), also when
-the input came from a producer that writes no CloudEvents headers.
+the input came from a producer that writes no CloudEvents headers. An outbox that tracing
+marked `traced` also copies the current span's `ce_traceparent` into each output and into
+each dead letter's error headers (`hivebus.runtime.tracecontext`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from hivebus.runtime.deadletter import (
     Failure,
     dead_letter_record,
     dlq_topic,
+    traced,
 )
 from hivebus.runtime.job import Job, JobState
 from hivebus.runtime.observe import OBSERVER
+from hivebus.runtime.tracecontext import TRACE
 
 Settled = Callable[[Job], None]
 Key = str | bytes | None  # an output's key: the input's bytes, or what a handler chose
@@ -47,6 +51,7 @@ class Fenced(BaseException):
 
 class Outbox:
     shared_records = True  # `hold` and `emit_shared` work (not in exactly-once mode)
+    traced = False  # set by tracing: outputs carry the current span's `ce_traceparent`
 
     def __init__(
         self,
@@ -89,6 +94,10 @@ class Outbox:
             raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
         value = encoder.encode(record)
         headers = self._headers.caused(record.fullname, *job.raw_lineage())
+        if self.traced:  # one attribute read per output when tracing is off
+            trace = TRACE.get()
+            if trace is not None:
+                headers.extend(trace)
         self._send(job, topic, value, key, headers)
         self.emitted.add(record.fullname)
         observer = OBSERVER.get()
@@ -155,7 +164,7 @@ class Outbox:
             raise Fenced(f"{job.where} lost its partition; it is not dead-lettered here")
         job.dead = True
         job.pending += 1
-        self._write_dead_letter(job, failure)
+        self._write_dead_letter(job, traced(failure) if self.traced else failure)
 
     def seal(self, job: Job) -> None:
         """The handler is finished with `job`: settle it once its records are acknowledged."""

@@ -8,6 +8,7 @@ from types import TracebackType
 from hivebus.contracts import Encoder, HeaderBuilder, Record, Serde, registry_client
 from hivebus.kafka.config import producer_config
 from hivebus.kafka.producer import AsyncProducer
+from hivebus.runtime import tracecontext
 
 
 class Publisher:
@@ -91,4 +92,7 @@ class Publisher:
         headers, event_id = self._headers.build(
             record.fullname, correlation_id=correlation_id, causation_id=causation_id
         )
+        trace = tracecontext.current()  # the caller's span, when tracing is in use
+        if trace is not None:
+            headers.extend(trace)
         return encoder.encode(record), headers, event_id

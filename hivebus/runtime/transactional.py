@@ -44,6 +44,7 @@ from hivebus.runtime.deadletter import (
     Failure,
     dead_letter_record,
     record_size,
+    traced,
 )
 from hivebus.runtime.job import Job
 from hivebus.runtime.outbox import Fenced, Key, Outbox
@@ -89,6 +90,8 @@ class TransactionalOutbox(Outbox):
             raise Fenced(f"{job.where} lost its partition; it is not dead-lettered here")
         job.dead = True
         message = job.message
+        if self.traced:
+            failure = traced(failure)
         for stage in (FULL, BRIEF, WITHOUT_VALUE):
             value, headers = dead_letter_record(message, self.agent, failure, stage)
             if record_size(value, message.key(), headers) <= self.max_bytes:

@@ -147,6 +147,7 @@ class Worker:
             )
             await self._publish_announcements(serde, producer, started_at, "stopped", died)
             await producer.flush()
+            await self._middleware_stopped()
         finally:
             producer.close()
             if self._http is not None:
@@ -159,6 +160,21 @@ class Worker:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+    async def _middleware_stopped(self) -> None:
+        """Tell each middleware with an `async def stopped()` that the worker stopped (so
+        tracing exports what it buffered), once per middleware however many agents share it."""
+        seen: set[int] = set()
+        for middleware in (m for agent in self.agents for m in agent.middleware):
+            stopped = getattr(middleware, "stopped", None)
+            if stopped is None or id(middleware) in seen:
+                continue
+            seen.add(id(middleware))
+            try:
+                await stopped()
+            except Exception as error:  # the agents have stopped: report it, go on
+                log.warning("%s failed as the worker stopped: %s", type(middleware).__name__,
+                            error)  # fmt: skip
 
     def liveness(self) -> dict[str, bool]:
         """Each agent's consumer thread still runs (read from the HTTP thread)."""

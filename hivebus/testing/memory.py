@@ -21,10 +21,11 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError
 
 from hivebus.contracts import EventMeta, HeaderBuilder, Record, Serde, parse_headers
 from hivebus.kafka.records import Headers
-from hivebus.runtime.deadletter import Failure, dead_letter_headers
+from hivebus.runtime.deadletter import Failure, dead_letter_headers, traced
 from hivebus.runtime.job import Job
 from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.outbox import Fenced, Key
+from hivebus.runtime.tracecontext import TRACE
 
 
 class SentMessage:
@@ -109,6 +110,8 @@ class DeadLetter:
 class MemoryOutbox:
     """What a job publishes or dead-letters, kept in memory; every write succeeds at once."""
 
+    traced = False  # set by tracing: outputs and dead letters carry the current span
+
     def __init__(self, agent: str, *, serde: Serde | None) -> None:
         self.agent = agent
         self.on_settled: Callable[[Job], None] = _unset
@@ -144,6 +147,9 @@ class MemoryOutbox:
         headers, _ = self._headers.build(
             record.fullname, correlation_id=correlation, causation_id=cause, run_id=run
         )
+        trace = TRACE.get() if self.traced else None
+        if trace is not None:  # as the runtime's outbox stamps the current span
+            headers.extend(trace)
         text_key = key.decode(errors="replace") if isinstance(key, bytes) else key
         published = Published(topic, text_key, record, _text(headers))
         self.published.append(published)
@@ -167,6 +173,8 @@ class MemoryOutbox:
 
     def dead_letter(self, job: Job, failure: Failure) -> None:
         job.dead = True
+        if self.traced:
+            failure = traced(failure)
         message = job.message
         letter = DeadLetter(
             failure.kind,
