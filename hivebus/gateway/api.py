@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 
 from hivebus.durable import control
 from hivebus.errors import HivebusError
-from hivebus.gateway.auth import require
+from hivebus.gateway.auth import allowed, require
 from hivebus.gateway.body import json_body
 from hivebus.gateway.errors import ApiError
 from hivebus.gateway.events import TERMINAL
@@ -26,7 +26,7 @@ async def create_task(request: Request) -> JSONResponse:
     body = parse_request(await json_body(request, gateway.settings.max_body_bytes))
     if body.get("agent") is not None:
         require(request, body["agent"])  # before the directory says whether it exists
-    target = await _target(gateway, body)
+    target = await _target(gateway, body, request)
     require(request, target.agent)
     value = encode_input(body["input"], target)
     task = await gateway.submitter.submit(target, value, body.get("key"))
@@ -83,9 +83,11 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-async def _target(gateway: Gateway, body: dict[str, Any]) -> Target:
+async def _target(gateway: Gateway, body: dict[str, Any], request: Request) -> Target:
     agent, topic, type_ = body.get("agent"), body.get("topic"), body.get("type")
-    return await resolve_fresh(gateway.catalog, gateway.contracts, agent, topic, type_)
+    return await resolve_fresh(
+        gateway.catalog, gateway.contracts, agent, topic, type_, lambda name: allowed(request, name)
+    )
 
 
 async def _unfinished(gateway: Gateway, task_id: str) -> None:

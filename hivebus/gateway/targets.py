@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hivebus.contracts import ContractError
@@ -20,6 +21,13 @@ from hivebus.gateway.errors import ApiError
 from hivebus.runtime.directory import AgentView
 
 KNOWN_SHOWN = 20
+
+
+Visible = Callable[[str], bool]  # may the caller see this agent's name
+
+
+def everyone(agent: str) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,17 @@ async def resolve(
     agent: str | None,
     topic: str | None,
     type_: str | None,
+    visible: Visible = everyone,
 ) -> Target:
+    """The agent, topic and contract of a task; errors that list agents list only those
+    `visible` (the caller's key may use)."""
     if agent is None and topic is None:
         raise ApiError(400, "invalid_request", "name the task's 'agent' or 'topic'")
-    view = _agent(snapshot, agent) if agent is not None else _subscriber(snapshot, str(topic))
+    view = (
+        _agent(snapshot, agent, visible)
+        if agent is not None
+        else _subscriber(snapshot, str(topic), visible)
+    )
     topics = [topic] if topic is not None else _topics_of(view)
     if topic is not None and not any(_subscribes(s, topic) for s in view.latest.subscriptions):
         listed = _listed(view.latest.subscriptions)
@@ -79,7 +94,7 @@ async def resolve(
     )
 
 
-def _agent(snapshot: Snapshot, name: str) -> AgentView:
+def _agent(snapshot: Snapshot, name: str, visible: Visible) -> AgentView:
     if snapshot.is_durable(name):
         return snapshot.agents[name]
     if name in snapshot.agents:
@@ -87,12 +102,12 @@ def _agent(snapshot: Snapshot, name: str) -> AgentView:
             400,
             "not_durable",
             f"agent {name!r} is not durable, so its work is no run to follow; "
-            f"agents that take tasks: {_known(snapshot)}",
+            f"agents that take tasks: {_known(snapshot, visible)}",
         )
-    raise _unknown(snapshot, f"no agent {name!r} in the directory")
+    raise _unknown(snapshot, f"no agent {name!r} in the directory", visible)
 
 
-def _subscriber(snapshot: Snapshot, topic: str) -> AgentView:
+def _subscriber(snapshot: Snapshot, topic: str, visible: Visible) -> AgentView:
     views = [
         snapshot.agents[name]
         for name in snapshot.durable_agents()
@@ -101,7 +116,7 @@ def _subscriber(snapshot: Snapshot, topic: str) -> AgentView:
     if len(views) == 1:
         return views[0]
     if not views:
-        raise _unknown(snapshot, f"no durable agent subscribes to {topic!r}")
+        raise _unknown(snapshot, f"no durable agent subscribes to {topic!r}", visible)
     names = _listed([v.name for v in views])
     raise ApiError(
         400,
@@ -143,19 +158,19 @@ _NEW_AGENT = ("unknown_agent", "not_durable", "not_subscribed")
 
 async def resolve_fresh(
     catalog: Catalog, contracts: Contracts, agent: str | None, topic: str | None,
-    type_: str | None,
+    type_: str | None, visible: Visible = everyone,
 ) -> Target:  # fmt: skip
     """`resolve` on the directory as the gateway last read it, and once more on a fresher
     reading when the agent was not found there (it may have started since)."""
     asked = time.monotonic()
     snapshot = await catalog.current()
     try:
-        return await resolve(snapshot, contracts, agent, topic, type_)
+        return await resolve(snapshot, contracts, agent, topic, type_, visible)
     except ApiError as error:
         if error.code not in _NEW_AGENT or snapshot.taken >= asked:
             raise
     fresh = await catalog.fresher(asked)
-    return await resolve(fresh, contracts, agent, topic, type_)
+    return await resolve(fresh, contracts, agent, topic, type_, visible)
 
 
 def _subscribes(subscription: str, topic: str) -> bool:
@@ -165,19 +180,22 @@ def _subscribes(subscription: str, topic: str) -> bool:
     return re.fullmatch(body, topic) is not None
 
 
-def _unknown(snapshot: Snapshot, what: str) -> ApiError:
-    live = snapshot.live_durable_agents()
+def _unknown(snapshot: Snapshot, what: str, visible: Visible) -> ApiError:
     return ApiError(
         404,
         "unknown_agent",
-        f"{what}; agents that take tasks: {_known(snapshot)}",
-        known_agents=live,
+        f"{what}; agents that take tasks: {_known(snapshot, visible)}",
+        known_agents=_live(snapshot, visible),
     )
 
 
-def _known(snapshot: Snapshot) -> str:
-    """The durable agents running now (the first few of them)."""
-    live = snapshot.live_durable_agents()
+def _live(snapshot: Snapshot, visible: Visible) -> list[str]:
+    return [name for name in snapshot.live_durable_agents() if visible(name)]
+
+
+def _known(snapshot: Snapshot, visible: Visible) -> str:
+    """The durable agents running now that the caller may see (the first few of them)."""
+    live = _live(snapshot, visible)
     shown = _listed(live[:KNOWN_SHOWN])
     return shown + (f" and {len(live) - KNOWN_SHOWN} more" if len(live) > KNOWN_SHOWN else "")
 

@@ -329,3 +329,19 @@ async def test_a2a_honours_the_keys_permissions_and_its_cards_are_public(system:
     assert own.json()["result"]["id"] == task_id
     assert other.json()["error"]["code"] == -32001  # not found for a key without the agent
     assert task_id not in {task["id"] for task in listed.json()["result"].get("tasks", [])}
+
+
+async def test_an_unknown_agent_404_lists_only_the_agents_the_key_may_use(system: System) -> None:
+    body = {"agent": "fraud-nobody-here", "input": ping()}
+    async with httpx.AsyncClient(timeout=60) as client:
+        limited = await client.post(
+            f"{system.gateway.url}/v1/tasks", json=body, headers=bearer(system.other)
+        )
+        full = await client.post(
+            f"{system.gateway.url}/v1/tasks", json=body, headers=bearer(system.allowed)
+        )
+
+    assert limited.status_code == full.status_code == 404
+    assert system.agent in full.json()["error"]["known_agents"]
+    assert system.agent not in limited.json()["error"]["known_agents"]
+    assert system.agent not in limited.json()["error"]["message"]

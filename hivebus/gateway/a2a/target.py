@@ -35,13 +35,16 @@ async def resolve_target(
         raise InvalidParamsError(
             message="name the agent: send to /a2a/agents/<agent>, or give the skill "
             f"(the agent's name) as the message's metadata 'skill'; agents: "
-            f"{', '.join(snapshot.live_durable_agents()) or 'none'}"
+            f"{', '.join(a for a in snapshot.live_durable_agents() if _sees(caller, a)) or 'none'}"
         )
     if caller is not None and not allowed(caller, name):
         raise forbidden(caller, name)
     topic, type_ = hints.get("topic"), hints.get("type")
     try:
-        return await _fresh(gateway, name, _text(topic), _text(type_))
+        return await resolve_fresh(
+            gateway.catalog, gateway.contracts, name, _text(topic), _text(type_),
+            lambda agent: _sees(caller, agent),
+        )  # fmt: skip
     except ApiError as error:
         raise a2a_error(error) from None
 
@@ -76,9 +79,10 @@ def a2a_error(error: ApiError) -> A2AError:
     return InvalidParamsError(message=error.message, data=data)
 
 
-async def _fresh(gateway: Gateway, agent: str, topic: str | None, type_: str | None) -> Target:
-    return await resolve_fresh(gateway.catalog, gateway.contracts, agent, topic, type_)
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _sees(caller: dict[str, Any] | None, agent: str) -> bool:
+    """May the caller see `agent` listed (no caller: the gateway runs without auth here)."""
+    return caller is None or allowed(caller, agent)
