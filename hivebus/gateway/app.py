@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from hivebus.gateway import api, dashboard, streams
 from hivebus.gateway.a2a import a2a_routes
 from hivebus.gateway.errors import HANDLERS
+from hivebus.gateway.limits import BodyLimit
 from hivebus.gateway.security import security_middleware
 from hivebus.gateway.service import Gateway, Settings
 
@@ -49,5 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
-        middleware=security_middleware(chosen.keys_file, chosen.cors_origins),
+        middleware=[
+            *security_middleware(chosen.keys_file, chosen.cors_origins),
+            Middleware(BodyLimit, limit=chosen.max_body_bytes),  # every route, A2A's too
+        ],
     )

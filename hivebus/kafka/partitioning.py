@@ -85,6 +85,8 @@ _NATIVE = _librdkafka()
 
 def partition_of(key: bytes, partitions: int) -> int:
     """The partition of a non-null `key` among `partitions`."""
+    if partitions < 1:  # librdkafka would divide by zero (SIGFPE: the process dies)
+        raise ValueError(f"a topic has at least one partition, not {partitions}")
     if _NATIVE is not None:
         return _NATIVE(None, key, len(key), partitions, None, None)
     return _python_partition_of(key, partitions)

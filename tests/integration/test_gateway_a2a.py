@@ -409,3 +409,18 @@ async def test_the_sdk_took_every_new_task_as_new(system: System) -> None:
     ahead of it the executor follows the journal (store.py, `creating`): no task of the
     tests above was one it had to ignore."""
     assert "Ignoring task replacement" not in system.gateway.log.read_text()
+
+
+async def test_a2a_bodies_are_bounded_also_when_chunked(system: System) -> None:
+    url = f"{system.gateway.url}/a2a/agents/{system.agent}"
+
+    async def big() -> Any:  # 4 MiB with no Content-Length: sent chunked
+        for _ in range(64):
+            yield b" " * 65536
+
+    async with httpx.AsyncClient(timeout=30, headers={"A2A-Version": "1.0"}) as http:
+        rest = await http.post(f"{url}/rest/message:send", content=big())
+        rpc = await http.post(url, content=big(), headers={"content-type": "application/json"})
+    for answer in (rest, rpc):
+        assert answer.status_code == 413, answer.text
+        assert answer.json()["error"]["code"] == "payload_too_large"

@@ -86,3 +86,9 @@ def test_keys_are_placed_as_the_java_client_places_them() -> None:
     for key, expected in vectors.items():
         assert murmur2(key.encode()) == expected % 2**32
     assert {partition_of(f"k{i}".encode(), 6) for i in range(100)} == set(range(6))
+
+
+def test_no_partitions_is_an_error_not_a_crash() -> None:
+    # librdkafka's murmur2 divides by the count: 0 would kill the process with SIGFPE.
+    with pytest.raises(ValueError, match="at least one partition"):
+        partition_of(b"key", 0)
