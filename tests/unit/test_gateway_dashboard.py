@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
+import hivebus.gateway.dashboard.hub as hub_module
 from hivebus.durable.records import JournalStep, RunJournal
 from hivebus.gateway import dashboard
 from hivebus.gateway.auth import AuthMiddleware
@@ -362,3 +363,26 @@ async def test_the_newest_task_gets_the_next_turn_to_read_its_journal() -> None:
     assert order == [3.0, 2.0, 1.0]
     async with gate.turn(5.0):  # and the slot is free again
         pass
+
+
+async def test_a_viewer_who_comes_as_the_hub_goes_idle_still_gets_readings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub_module, "IDLE_S", 0.05)
+    hub = OfflineDashboard(FakeGateway(), refresh_s=0.02)  # type: ignore[arg-type]
+    stop_watches, arrived = hub._tasks.stop, asyncio.Event()
+    reads_then: list[int] = []
+
+    async def stop_while_a_viewer_comes() -> None:
+        if not arrived.is_set():  # once: a request comes while the loop is still ending
+            reads_then.append(hub.reads)
+            arrived.set()
+            await hub.document()
+        await stop_watches()
+
+    hub._tasks.stop = stop_while_a_viewer_comes  # type: ignore[method-assign]
+    await hub.document()
+    await asyncio.wait_for(arrived.wait(), 5)
+    await asyncio.sleep(0.2)  # several refreshes, had the loop gone on for the viewer
+    assert hub.reads > reads_then[0]
+    await hub.stop()

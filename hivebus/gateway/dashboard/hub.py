@@ -106,6 +106,14 @@ class Dashboard:
         return self._viewers == 0 and time.monotonic() - self._asked_at > IDLE_S
 
     async def _run(self) -> None:
+        while True:
+            await self._watched()
+            # A viewer who came while the watches stopped found this task still running and
+            # started none: go on for them (no await between this check and the end).
+            if self._idle():
+                return
+
+    async def _watched(self) -> None:
         log.info("dashboard: reading the system every %.1f s while watched", self.refresh_s)
         try:
             while not self._idle():
