@@ -21,7 +21,7 @@ from typing import Literal
 
 from hivebus.gateway.catchup import Found, newest
 from hivebus.gateway.follower import Follower, FollowerFailed
-from hivebus.gateway.placement import partition_for
+from hivebus.kafka.partitioning import partition_of
 from hivebus.kafka.records import Consumed
 
 KEPT_RUNS = 4096
@@ -92,7 +92,7 @@ class JournalFeed:
     async def watch(self, run_id: str, since_ms: int) -> AsyncIterator[Versions]:
         """Watch run `run_id`, started no earlier than `since_ms` (its task's submission)."""
         await self._follower.ready()
-        partition = partition_for(run_id, self.partitions)
+        partition = partition_of(run_id.encode(), self.partitions)
         queue: asyncio.Queue[Version | FollowerFailed] = asyncio.Queue()
         self._watchers.setdefault(run_id, set()).add(queue)
         try:

@@ -17,8 +17,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from hivebus.contracts import Serde
 from hivebus.gateway.follower import Follower, reader_config
-from hivebus.gateway.placement import partition_for
 from hivebus.gateway.records import TOPIC, TaskRecord
+from hivebus.kafka.partitioning import partition_of
 from hivebus.kafka.records import Consumed
 
 CATCH_UP_S = 5.0
@@ -54,7 +54,7 @@ class TaskTable:
         """The task, or None when `hivebus.tasks` has no such task."""
         if (found := self._tasks.get(task_id)) is not None:
             return found
-        partition = partition_for(task_id, self._partitions)
+        partition = partition_of(task_id.encode(), self._partitions)
         end = await asyncio.to_thread(self._ends.end, partition)
         await self._follower.reach(partition, end, CATCH_UP_S)
         return self._tasks.get(task_id)

@@ -10,8 +10,8 @@ import fastavro
 import pytest
 
 from hivebus.contracts import contract_from_dict
-from hivebus.gateway.placement import murmur2, partition_for
 from hivebus.gateway.validation import InvalidInput, avro_datum
+from hivebus.kafka.partitioning import murmur2, partition_of
 
 ORDER = contract_from_dict(
     {
@@ -109,4 +109,4 @@ def test_murmur2_placement_is_the_java_clients() -> None:
     }
     as_signed = {k: murmur2(k) - (1 << 32) * (murmur2(k) >> 31) for k in expected}
     assert as_signed == expected
-    assert partition_for("foobar", 6) == (-790332482 & 0x7FFFFFFF) % 6
+    assert partition_of(b"foobar", 6) == (-790332482 & 0x7FFFFFFF) % 6
