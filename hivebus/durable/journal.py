@@ -19,12 +19,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from hivebus.contracts import Serde
 from hivebus.durable.records import RunJournal
 from hivebus.kafka.connection import connection_settings
 from hivebus.kafka.producer import AsyncProducer
+from hivebus.kafka.records import watermarks
 
 RESTORE_TIMEOUT_S = 60.0
 
@@ -122,7 +123,7 @@ def read_partition(serde: Serde, topic: str, partition: int) -> dict[str, RunJou
     runs: dict[str, RunJournal] = {}
     try:
         consumer.assign([TopicPartition(topic, partition, 0)])
-        low, high = _watermarks(consumer, TopicPartition(topic, partition))
+        low, high = watermarks(consumer, TopicPartition(topic, partition), 10)
         if high <= low:
             return runs
         deadline = time.monotonic() + RESTORE_TIMEOUT_S
@@ -145,21 +146,3 @@ def read_partition(serde: Serde, topic: str, partition: int) -> dict[str, RunJou
                 runs[key] = serde.decode(value, RunJournal)
     finally:
         consumer.close()
-
-
-_NOT_YET = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-            KafkaError.UNKNOWN_TOPIC_OR_PART)  # fmt: skip
-
-
-def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
-    """The partition's watermarks; a topic created a moment ago may have no leader yet."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            low, high = consumer.get_watermark_offsets(partition, timeout=10)
-            return low, high
-        except KafkaException as error:
-            code = error.args[0].code() if error.args else None
-            if code not in _NOT_YET or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)

@@ -9,10 +9,11 @@ reader shares: it waits for the first record, never for a full batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Protocol, cast
 
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 Headers = list[tuple[str, bytes]]
 
@@ -46,3 +47,23 @@ def next_batch(consumer: Consumer, size: int, timeout_s: float) -> list[Consumed
     if size <= 1:
         return [one(first)]
     return consumed([first, *consumer.consume(size - 1, 0)])
+
+
+# A partition with no leader yet: a broker just (re)started, or a topic just created.
+_LEADERLESS = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+               KafkaError.UNKNOWN_TOPIC_OR_PART)  # fmt: skip
+
+
+def watermarks(consumer: Consumer, partition: TopicPartition, timeout_s: float) -> tuple[int, int]:
+    """The partition's (low, high) watermarks, asked again while it has no leader yet, for up
+    to `timeout_s`; any other error is raised at once."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=timeout_s)
+            return int(low), int(high)
+        except KafkaException as error:
+            code = error.args[0].code() if error.args else None
+            if code not in _LEADERLESS or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)

@@ -21,7 +21,7 @@ from pydantic import Field
 from hivebus.contracts import Record, Serde
 from hivebus.kafka.admin import TopicSpec
 from hivebus.kafka.connection import connection_settings
-from hivebus.kafka.records import one
+from hivebus.kafka.records import one, watermarks
 from hivebus.runtime.agent import Agent
 from hivebus.runtime.metrics import AgentStats
 
@@ -114,9 +114,8 @@ def read_directory(serde: Serde, timeout_s: float = 10.0) -> dict[str, AgentView
         if metadata is None or metadata.error is not None:
             return views
         partitions = [TopicPartition(TOPIC, p, 0) for p in metadata.partitions]
-        ends = {
-            p.partition: consumer.get_watermark_offsets(p, timeout=timeout_s)[1] for p in partitions
-        }
+        # Right after a broker starts a partition may have no leader yet: waited out.
+        ends = {p.partition: watermarks(consumer, p, timeout_s)[1] for p in partitions}
         consumer.assign(partitions)
         remaining = {p for p, end in ends.items() if end > 0}
         deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from hivebus.kafka.records import watermarks
 from hivebus.runtime.offsets import (
     MAX_WINDOW,
     METADATA_BUDGET,
@@ -245,3 +247,29 @@ def test_agrees_with_a_plain_model_over_random_histories() -> None:
             assert decode_completed(low, position[1]) == expected
             assert offsets.in_progress == len(incomplete)
             assert offsets.window == (handed_out[-1] + 1 - low if incomplete else 0)
+
+
+class Leaderless:
+    """A consumer whose partition has no leader for its first asks (a broker just started)."""
+
+    def __init__(self, refusals: int, code: int = KafkaError.NOT_LEADER_FOR_PARTITION) -> None:
+        self.refusals, self.code, self.asked = refusals, code, 0
+
+    def get_watermark_offsets(self, partition: TopicPartition, timeout: float) -> tuple[int, int]:
+        self.asked += 1
+        if self.asked <= self.refusals:
+            raise KafkaException(KafkaError(self.code))
+        return 3, 17
+
+
+def test_watermarks_wait_out_a_partition_with_no_leader_yet() -> None:
+    consumer = Leaderless(refusals=2)
+    assert watermarks(consumer, TopicPartition("t", 0), timeout_s=5) == (3, 17)  # type: ignore[arg-type]
+    assert consumer.asked == 3
+
+
+def test_watermarks_raise_other_errors_at_once() -> None:
+    consumer = Leaderless(refusals=1, code=KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    with pytest.raises(KafkaException):
+        watermarks(consumer, TopicPartition("t", 0), timeout_s=5)  # type: ignore[arg-type]
+    assert consumer.asked == 1

@@ -13,16 +13,15 @@ from __future__ import annotations
 import time
 import uuid
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from hivebus.contracts import Serde
 from hivebus.errors import HivebusError
 from hivebus.kafka.connection import connection_settings
+from hivebus.kafka.records import watermarks
 from hivebus.patterns.blackboard.records import BoardState
 
 READ_TIMEOUT_S = 60.0  # an open transaction of a killed keeper holds the end back ~10 s
-_NOT_YET = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-            KafkaError.UNKNOWN_TOPIC_OR_PART)  # fmt: skip
 
 
 class BoardsMisplaced(HivebusError):
@@ -59,7 +58,7 @@ def read_boards(
 
 def _read(consumer: Consumer, serde: Serde, topic: str, partition: int) -> dict[str, BoardState]:
     where = TopicPartition(topic, partition)
-    low, high = _watermarks(consumer, where)
+    low, high = watermarks(consumer, where, 10)
     boards: dict[str, BoardState] = {}
     if high <= low:
         return boards
@@ -106,17 +105,3 @@ def _partitions(consumer: Consumer, topic: str) -> list[int]:
     if found is None or found.error is not None:
         return []
     return sorted(found.partitions)
-
-
-def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
-    """The partition's watermarks; a topic created a moment ago may have no leader yet."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            low, high = consumer.get_watermark_offsets(partition, timeout=10)
-            return int(low), int(high)
-        except KafkaException as error:
-            code = error.args[0].code() if error.args else None
-            if code not in _NOT_YET or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
