@@ -5,94 +5,132 @@ hundred bytes of a decision do; on a fast pipeline one more record per event hal
 throughput. So in at-least-once mode the events of every handling that ends in one turn of
 the event loop are gathered per partition of the audit topic (the partition their
 correlation id, or run id, hashes to, as the producer would place it) and written as one
-`AuditBatch` each, at the end of the turn, or sooner when one grows large. Each handling's
-record waits for that write (`Outbox.hold`), so its offset commits only once its audit is
-acknowledged, as with its own outputs.
+`AuditBatch` each, at the end of the turn, or sooner when one grows large. Plain decisions
+(plain.py) go in columns instead, one `PlainDecisions` per partition read, placed by that
+partition (`topic/partition/` hashes to it): no hash per event, which costs more than the
+rest of a plain decision. Each handling's record waits for that write (`Outbox.hold`), so
+its offset commits only once its audit is acknowledged, as with its own outputs.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hivebus.audit import wire
+from hivebus.audit.plain import Columns
 from hivebus.audit.records import AuditBatch
 from hivebus.contracts import HeaderBuilder
 from hivebus.kafka.partitioning import partition_of
 
 if TYPE_CHECKING:
+    from hivebus.audit.trail import Trail
+    from hivebus.runtime.agent import Agent
+    from hivebus.runtime.assignment import Assignment
     from hivebus.runtime.job import Job
     from hivebus.runtime.outbox import Outbox
 
-MAX_EVENTS = 1000
+MAX_EVENTS = 1000  # events and plain decisions in one record
 MAX_BYTES = 512 * 1024  # well under the broker's default record limit of 1 MiB
 
 
-def batch_value(frame: bytes, bodies: list[bytes]) -> bytes:
-    """An `AuditBatch` in wire format, from its events' Avro bodies."""
-    return b"".join((frame, wire.long(len(bodies)), *bodies, wire.NULL))
+def batch_value(frame: bytes, bodies: list[bytes], groups: list[bytes] | None = None) -> bytes:
+    """An `AuditBatch` in wire format: its events' Avro bodies, and its `PlainDecisions`'."""
+    parts = [frame]
+    for items in (bodies, groups):
+        if items:  # (an empty array is its end alone)
+            parts.append(wire.long(len(items)))
+            parts += items
+        parts.append(wire.NULL)
+    return b"".join(parts)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
+    """The next record of one partition of the audit topic."""
+
     key: bytes  # the first event's: it hashes to this partition too
     jobs: list[Job] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
+    columns: dict[tuple[Assignment, str], Columns] = field(default_factory=dict)
+    count: int = 0  # events and plain decisions
     size: int = 0
 
 
 class Batches:
     def __init__(
-        self, outbox: Outbox, topic: str, partitions: int, frame: bytes, headers: HeaderBuilder
-    ) -> None:
+        self, outbox: Outbox, topic: str, partitions: int, frame: bytes, headers: HeaderBuilder,
+        agent: Callable[[Agent], bytes],
+    ) -> None:  # fmt: skip
         self._outbox, self._topic, self._partitions = outbox, topic, partitions
         self._frame, self._headers = frame, headers
+        self._agent = agent  # `string(name) + string(version)` of an agent
         self._open: dict[int, _Open] = {}
+        # The columns being written, each with its batch and the key that placed it.
+        self._columns: dict[tuple[Assignment, str], tuple[Columns, _Open, bytes]] = {}
         self._loop = asyncio.get_running_loop()
-        self._flushing = False
+
+    def add_plain(self, trail: Trail) -> None:
+        """Write the decision of a plain handling (`plain.py`) with the next columns of the
+        partition it read; its job settles only once they are acknowledged."""
+        call = trail.call
+        job = call.job
+        self._outbox.hold(job)
+        where = (job.assignment, call.agent.name)  # one agent, but for a durable run's name
+        known = self._columns.get(where)
+        if known is None:
+            key = job.assignment.where
+            found = self._batch(key)
+            topic, partition = job.assignment.partition
+            columns = found.columns[where] = Columns(
+                self._agent(call.agent), wire.string(topic.encode()), partition,
+                job.message.offset(), trail.started_ms,
+            )  # fmt: skip
+            self._columns[where] = (columns, found, key)
+        else:
+            columns, found, key = known
+        found.size += columns.add(trail)
+        found.jobs.append(job)
+        found.count += 1
+        if found.count >= MAX_EVENTS or found.size >= MAX_BYTES:
+            self._write(key)
 
     def add(self, job: Job, key: bytes, bodies: list[bytes]) -> None:
-        """Write `bodies` (one handling's events, in order) with the next batch of their
-        partition; `job` settles only once it is acknowledged."""
+        """Write `bodies` (one handling's events, in order) with the next batch of the
+        partition `key` hashes to; `job` settles only once it is acknowledged."""
         self._outbox.hold(job)
-        partition = partition_of(key, self._partitions)
-        found = self._open.get(partition)
-        if found is None:
-            found = self._open[partition] = _Open(key)
+        found = self._batch(key)
         found.jobs.append(job)
         for body in bodies:
             found.bodies.append(body)
             found.size += len(body)
-        if not self._flushing:
-            self._flushing = True
-            self._loop.call_soon(self.flush)
-        if len(found.bodies) >= MAX_EVENTS or found.size >= MAX_BYTES:
-            self._write(partition)
+        found.count += len(bodies)
+        if found.count >= MAX_EVENTS or found.size >= MAX_BYTES:
+            self._write(key)
 
-    def add_one(self, job: Job, key: bytes, body: bytes) -> None:
-        """`add` of a handling with one event (its decision): the commonest case, inline."""
-        self._outbox.hold(job)
+    def flush(self) -> None:
+        for partition in list(self._open):
+            self._write_partition(partition)
+
+    def _batch(self, key: bytes) -> _Open:
         partition = partition_of(key, self._partitions)
         found = self._open.get(partition)
         if found is None:
-            found = self._open[partition] = _Open(key)
-            if not self._flushing:
-                self._flushing = True
+            if not self._open:  # the first of this turn: written at its end
                 self._loop.call_soon(self.flush)
-        found.jobs.append(job)
-        found.bodies.append(body)
-        found.size += len(body)
-        if found.size >= MAX_BYTES or len(found.bodies) >= MAX_EVENTS:
-            self._write(partition)
+            found = self._open[partition] = _Open(key)
+        return found
 
-    def flush(self) -> None:
-        self._flushing = False
-        for partition in list(self._open):
-            self._write(partition)
+    def _write(self, key: bytes) -> None:
+        self._write_partition(partition_of(key, self._partitions))
 
-    def _write(self, partition: int) -> None:
+    def _write_partition(self, partition: int) -> None:
         found = self._open.pop(partition)
+        for where in found.columns:
+            del self._columns[where]
         headers, _ = self._headers.build(AuditBatch.fullname)
-        value = batch_value(self._frame, found.bodies)
+        groups = [columns.body() for columns in found.columns.values()]
+        value = batch_value(self._frame, found.bodies, groups)
         self._outbox.emit_shared(found.jobs, self._topic, value, found.key, headers, partition)

@@ -1,5 +1,6 @@
 """The audit's contracts: the Python faces of `schemas/AuditBatch.avsc` (the records of the
-audit topic, each holding `AuditEvent`s) and `schemas/AuditBlob.avsc`."""
+audit topic, each holding `AuditEvent`s and columns of plain decisions) and
+`schemas/AuditBlob.avsc`."""
 
 from __future__ import annotations
 
@@ -84,8 +85,41 @@ class AuditEvent(Record, avsc=None):
     error: ErrorInfo | None = None
 
 
+class PlainOutput(Record, avsc=None):
+    topic: int  # positions in `PlainDecisions.names`
+    event_id: str
+    type: int
+
+
+class PlainDecision(Record, avsc=None):
+    offset_delta: int
+    event_id: str
+    correlation_id: str | None = None  # None: the event_id
+    causation_id: str | None = None
+    run_id: str | None = None
+    at_delta_ms: int
+    duration_ms: float
+    attempt: int
+    type: int
+    outputs: list[PlainOutput]
+
+
+class PlainDecisions(Record, avsc=None):
+    """Decisions that did nothing but publish, in columns (`plain.py` reads and writes them)."""
+
+    agent: str
+    agent_version: str
+    topic: str
+    partition: int
+    names: list[str]
+    offset: int
+    at_ms: int
+    rows: list[PlainDecision]
+
+
 class AuditBatch(Record, avsc=SCHEMAS / "AuditBatch.avsc"):
     events: list[AuditEvent] = Field(default_factory=list)
+    plain: list[PlainDecisions] = Field(default_factory=list)
 
 
 class AuditBlob(Record, avsc=SCHEMAS / "AuditBlob.avsc"):

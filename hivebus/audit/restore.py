@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from hivebus.audit.plain import events_of
 from hivebus.audit.records import AuditBatch, AuditBlob, AuditEvent
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.store import AuditStore
@@ -105,8 +106,8 @@ def _take(
             if model is AuditBlob:
                 blobs.append(serde.decode(value, AuditBlob))
             else:
-                events += serde.decode(value, AuditBatch).events
-        except UndecodableRecord as problem:
+                events += events_of(serde.decode(value, AuditBatch))
+        except (UndecodableRecord, ValueError) as problem:
             log.warning("%s[%d]@%d is not an audit record: %s", topic, partition, offset, problem)
     if blobs:
         store.add_blobs(blobs)

@@ -35,14 +35,15 @@ class LLMSeen:
 
 
 class Trail:
-    __slots__ = ("call", "clock", "dead_letter", "journal", "lineage", "outputs", "seen",
-                 "started_ms")  # fmt: skip
+    __slots__ = ("call", "clock", "dead_letter", "ended", "journal", "lineage", "outputs",
+                 "seen", "started_ms")  # fmt: skip
 
     def __init__(self, call: Call, lineage: tuple[bytes, bytes, bytes | None]) -> None:
         self.call = call
         self.lineage = lineage  # (cause, correlation, run) of the handled record, as bytes
         self.started_ms = time.time_ns() // 1_000_000
         self.clock = time.perf_counter()
+        self.ended = 0.0  # `perf_counter()` once the handling is over (plain decisions)
         self.outputs: list[Published] = []
         # What ran, in the order it ended, with the handler attempt it ran in.
         self.seen: list[tuple[StepSeen | LLMSeen, int]] = []

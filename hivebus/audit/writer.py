@@ -9,8 +9,9 @@ mode its audit is one record in its transaction. So an audit event exists if and
 what it describes does.
 
 Most handlings are plain: no step, no LLM call, not dead-lettered, payloads kept by
-reference. Their decision is encoded by `_plain`, from bytes encoded once per agent, topic
-and type: with the batching, that is the whole cost of the audit on a fast pipeline.
+reference. In at-least-once mode their decisions are written in columns (plain.py); in
+exactly-once mode each is one `AuditEvent`, encoded by `_plain` from bytes encoded once per
+agent, topic and type.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import fastavro
 from confluent_kafka import Consumer
@@ -31,6 +32,7 @@ from hivebus.audit import wire
 from hivebus.audit.batches import Batches, batch_value
 from hivebus.audit.blobs import JSON, is_ref
 from hivebus.audit.events import Blobs, Identity, side_events
+from hivebus.audit.plain import CAUSATION, causation_of
 from hivebus.audit.prices import Prices
 from hivebus.audit.records import AuditBatch, AuditBlob, AuditEvent
 from hivebus.audit.redact import mask_of, record_secrets, redact, scrub, sensitive_values, to_json
@@ -52,7 +54,6 @@ REGISTRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 JOURNALS = journal_topic("")  # a durable run's own journal write is not one of its outputs
 MAX_PAYLOAD = 16 * 1024  # a payload longer than this goes to a blob
 MAX_ERROR = 2000
-CAUSATION = "ce_causationid"
 BATCH_TYPE = AuditBatch.fullname
 # The schema of one event inside a batch, for events not written by `wire`.
 _EVENT = fastavro.parse_schema(AuditBatch.contract().schema["fields"][0]["type"]["items"])
@@ -119,7 +120,9 @@ class Writer:
         if getattr(self.outbox, "shared_records", False):
             partitions = await asyncio.to_thread(_partitions, settings.topic)
             headers = HeaderBuilder(f"hivebus://agents/{self.outbox.agent}")
-            self._batches = Batches(self.outbox, self.topic, partitions, self._frame, headers)
+            self._batches = Batches(
+                self.outbox, self.topic, partitions, self._frame, headers, self._agent_bytes
+            )
         self._events = events
 
     async def _encoder(self, topic: str, model: type[AuditBatch] | type[AuditBlob]) -> Encoder:
@@ -143,8 +146,9 @@ class Writer:
         job = trail.call.job
         if trail.journal is None and not trail.seen and not job.dead and not self._payloads:
             batches = self._batches
-            if batches is not None:  # the fast path: one decision into a batch
-                batches.add_one(job, trail.lineage[1], self._plain(trail))
+            if batches is not None:  # the fast path: one row of columns
+                trail.ended = time.perf_counter()
+                batches.add_plain(trail)
             else:
                 cause, correlation, run = trail.lineage
                 self._send(job, correlation, [self._plain(trail)], cause, correlation, run)
@@ -193,7 +197,7 @@ class Writer:
             found.prefix, cause, found.encoded, correlation, run, at[1],
             1000 * (time.perf_counter() - trail.clock), call.attempt,
             strings.get(topic) or string(topic), message.partition(), message.offset(),
-            _causation(headers) if headers else None, strings.get(fullname) or string(fullname),
+            causation_of(headers), strings.get(fullname) or string(fullname),
             refs,
         )  # fmt: skip
 
@@ -221,7 +225,7 @@ class Writer:
         else:
             message = job.message
             topic, partition, offset = message.topic(), message.partition(), message.offset()
-            event_id, causation = cause, _causation(job.headers)
+            event_id, causation = cause, causation_of(job.headers)
             type_name, key = call.event.fullname, correlation
             record_secrets(call.event, secrets)
         outputs = self._outputs(trail)
@@ -295,6 +299,10 @@ class Writer:
             return None, secrets
         return to_json(redact(data, mask)), secrets
 
+    def _agent_bytes(self, agent: Agent) -> bytes:
+        """`string(name) + string(version)` of `agent`, encoded once."""
+        return (self._agents.get((agent.name, agent.version)) or self._agent(agent)).encoded
+
     def _agent(self, agent: Agent, name: str | None = None) -> _Agent:
         name = name or agent.name
         made = _Agent(
@@ -324,14 +332,6 @@ class Writer:
         if len(text) <= MAX_PAYLOAD or is_ref(text):
             return text
         return blobs.keep(text, JSON)
-
-
-def _causation(headers: Any) -> bytes | None:
-    if headers:
-        for name, value in headers:
-            if name == CAUSATION and value is not None:
-                return value if isinstance(value, bytes) else str(value).encode()
-    return None
 
 
 def encode_event(event: AuditEvent) -> bytes:

@@ -17,6 +17,8 @@ from pydantic import Field
 
 from hivebus import Agent, Audit, Context, Publisher, Retry
 from hivebus.audit import AuditBatch, AuditBlob, AuditEvent
+from hivebus.audit.plain import events_of
+from hivebus.audit.records import PlainDecision, PlainDecisions
 from hivebus.audit.restore import restore
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.store import AuditStore
@@ -131,7 +133,9 @@ async def test_the_seed_example_is_audited_in_causal_order_and_traced_across_age
     serde = Serde(registry_client())
     events, partitions = [], set()
     for partition, _, _, value in raw_records(audit_topic):  # in log order
-        mine = [e for e in serde.decode(value, AuditBatch).events if e.correlation_id == risky_id]
+        mine = [
+            e for e in events_of(serde.decode(value, AuditBatch)) if e.correlation_id == risky_id
+        ]
         events += mine
         partitions |= {partition} if mine else set()
     assert len(partitions) == 1  # the correlation places every event of its tree
@@ -245,44 +249,68 @@ AUDIT_V2_NOTE = {"name": "note", "type": ["null", "string"], "default": None,
 async def test_the_audit_stays_readable_across_an_evolution_of_its_contract(
     stack: Endpoints, registry: SchemaRegistryClient, audit_topic: str, tmp_path: Path
 ) -> None:
+    # v0: the contract before plain decisions in columns; v1: the shipped one; v2: a note.
+    v0_schema = json.loads(AUDIT_V1.read_text())
+    v0_schema["fields"] = [f for f in v0_schema["fields"] if f["name"] != "plain"]
+    (tmp_path / "AuditBatch.v0.avsc").write_text(json.dumps(v0_schema))
     schema = json.loads(AUDIT_V1.read_text())
     schema["fields"][0]["type"]["items"]["fields"].append(AUDIT_V2_NOTE)
     (tmp_path / "AuditBatch.v2.avsc").write_text(json.dumps(schema))
+
+    class AuditBatchV0(Record, avsc=tmp_path / "AuditBatch.v0.avsc"):
+        events: list[AuditEvent] = Field(default_factory=list)
 
     class AuditEventV2(AuditEvent, avsc=None):
         note: str | None = None
 
     class AuditBatchV2(Record, avsc=tmp_path / "AuditBatch.v2.avsc"):
         events: list[AuditEventV2] = Field(default_factory=list)
+        plain: list[PlainDecisions] = Field(default_factory=list)
 
     subject = f"{audit_topic}-value"
     serde = Serde(registry)
-    v1 = await serde.encoder_async(audit_topic, AuditBatch)  # the shipped contract, version 1
     registry.set_compatibility(subject, "BACKWARD")
+    v0_id = registry.register_schema(subject, Schema(AuditBatchV0.contract().schema_str, "AVRO"))
+    v0 = await serde.encoder_async(audit_topic, AuditBatchV0)
+    v1 = await serde.encoder_async(audit_topic, AuditBatch)  # the shipped contract
     v2_id = registry.register_schema(subject, Schema(AuditBatchV2.contract().schema_str, "AVRO"))
-    assert v2_id != v1.schema_id
-    assert registry.get_latest_version(subject).version == 2
+    assert len({v0_id, v1.schema_id, v2_id}) == 3 and v0.schema_id == v0_id
+    assert registry.get_latest_version(subject).version == 3
     v2 = await serde.encoder_async(audit_topic, AuditBatchV2)
     assert v2.schema_id == v2_id
     old = AuditEvent(
         kind="decision", decision_id="a/1", seq=0, agent="a", agent_version="1",
         correlation_id="c-evolves", at_ms=1, duration_ms=1.0, outcome="ok",
     )  # fmt: skip
+    older = AuditEvent(**{**old.model_dump(), "decision_id": "a/0"})
     new = AuditEventV2(**{**old.model_dump(), "decision_id": "a/2", "note": "from v2"})
+    plain = PlainDecisions(
+        agent="a", agent_version="1", topic="t", partition=0, names=["x.T"], offset=5,
+        at_ms=1, rows=[PlainDecision(offset_delta=0, event_id="3", correlation_id="c-evolves",
+                                     at_delta_ms=0, duration_ms=0.5, attempt=1, type=0,
+                                     outputs=[])],
+    )  # fmt: skip
     headers, producer = HeaderBuilder("hivebus://tests"), Producer(connection_settings("producer"))
-    batches = ((v1, AuditBatch(events=[old])), (v2, AuditBatchV2(events=[new])))
-    for encoder, batch in batches:  # into one log, as two writers would
+    batches = (
+        (v0, AuditBatchV0(events=[older])),
+        (v1, AuditBatch(events=[old], plain=[plain])),
+        (v2, AuditBatchV2(events=[new])),
+    )
+    for encoder, batch in batches:  # into one log, as three writers would
         built, _ = headers.build(batch.fullname, correlation_id="c-evolves")
         producer.produce(audit_topic, encoder.encode(batch), key="c-evolves", headers=built)
     assert producer.flush(30) == 0
 
-    store = await projected(audit_topic, lambda s: len(s.events(correlation_id="c-evolves")) == 2)
+    store = await projected(audit_topic, lambda s: len(s.events(correlation_id="c-evolves")) == 4)
     read = {e.decision_id: e for e in store.events(correlation_id="c-evolves")}
-    assert set(read) == {"a/1", "a/2"}  # both versions project through the v1 reader
+    assert set(read) == {"a/0", "a/1", "a/2", "a/3"}  # every version through the shipped reader
+    assert read["a/3"].input is not None and read["a/3"].input.offset == 5
     values = [v for _, _, _, v in raw_records(audit_topic)]
-    assert {int.from_bytes(v[1:5], "big") for v in values} == {v1.schema_id, v2_id}
-    as_v2 = [e for v in values for e in Serde(registry).decode(v, AuditBatchV2).events]
-    assert sorted((e.decision_id, e.note) for e in as_v2) == [("a/1", None), ("a/2", "from v2")]
+    assert {int.from_bytes(v[1:5], "big") for v in values} == {v0_id, v1.schema_id, v2_id}
+    as_v2 = [e for v in values for e in events_of(Serde(registry).decode(v, AuditBatchV2))]
+    assert sorted((e.decision_id, getattr(e, "note", None)) for e in as_v2) == [
+        ("a/0", None), ("a/1", None), ("a/2", "from v2"), ("a/3", None)
+    ]  # fmt: skip
     # An incompatible change is refused by the registry: the audit cannot be broken silently.
     broken = json.loads(AUDIT_V1.read_text())
     broken["fields"][0]["type"]["items"]["fields"].append({"name": "now", "type": "string"})
@@ -334,6 +362,66 @@ async def test_a_dead_lettered_record_appears_as_such_with_its_failed_step(
     assert refused.outcome == "dead-lettered" and refused.attempt == 1
     assert refused.error is not None and refused.error.type == "NonRetryableError"
     assert fine.outcome == "ok" and [o.topic for o in fine.outputs] == [output]
+
+
+async def test_plain_decisions_go_in_columns_one_per_record_handled(
+    stack: Endpoints, admin: object, audit_topic: str
+) -> None:
+    source, output = topics(admin, "audit-plain")  # type: ignore[arg-type]
+    agent = Agent(unique_name("audit-plain"), middleware=[Audit()])
+
+    @agent.on(source, Ping, output=output)
+    def relay(ping: Ping, ctx: Context) -> Pong:
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
+
+    async with running([agent]):
+        ids = await publish(source, pings(300, keys=30))
+        got = await read_events(Serde(registry_client()), output, Pong, 300, timeout_s=60)
+        store = await projected(audit_topic, lambda s: s.count() >= 300)
+    # What each input and output really is, from the topics themselves.
+    inputs = {r[3]: (r[0], r[1]) for r in _headers_of(source)}  # ce_id -> (partition, offset)
+    assert set(inputs) == set(ids)
+    output_of = {g.meta.causation_id: g.meta.id for g in got if g.meta is not None}
+    decisions = [e for i in ids for e in store.events(correlation_id=i)]
+    assert len(decisions) == 300 and {e.kind for e in decisions} == {"decision"}
+    for decision in decisions:
+        assert decision.input is not None and decision.outcome == "ok"
+        event_id = decision.input.event_id
+        assert decision.decision_id == f"{agent.name}/{event_id}"
+        assert (decision.input.partition, decision.input.offset) == inputs[event_id]
+        assert [(o.topic, o.event_id) for o in decision.outputs] == [(output, output_of[event_id])]
+        assert decision.input.type == Ping.fullname and decision.outputs[0].type == Pong.fullname
+    # In columns: every decision about one input partition on one audit partition.
+    placed: dict[tuple[str, int], set[int]] = {}
+    for partition, _, _, value in raw_records(audit_topic):
+        batch = Serde(registry_client()).decode(value, AuditBatch)
+        assert batch.events == []
+        for group in batch.plain:
+            placed.setdefault((group.topic, group.partition), set()).add(partition)
+    assert set(placed) == {(source, p) for p, _ in inputs.values()}
+    assert all(len(on) == 1 for on in placed.values())
+
+
+def _headers_of(topic: str) -> list[tuple[int, int, bytes | None, str]]:
+    """(partition, offset, key, ce_id) of every record of `topic`."""
+    consumer = Consumer({**connection_settings("consumer"), "group.id": unique_name("ids")})
+    found: list[tuple[int, int, bytes | None, str]] = []
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in partitions}  # fmt: skip
+        total = sum(ends.values())
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        for _ in range(100):
+            for message in consumer.consume(500, timeout=0.2):
+                if message.error() is None:
+                    ce_id = dict(message.headers() or [])["ce_id"].decode()
+                    found.append((message.partition(), message.offset(), message.key(), ce_id))
+            if len(found) >= total:
+                break
+    finally:
+        consumer.close()
+    return found
 
 
 async def test_sampling_zero_writes_nothing(stack: Endpoints, admin: object) -> None:

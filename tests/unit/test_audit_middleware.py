@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hivebus import Agent, Audit, Context, Retry
+from hivebus.audit.plain import events_of
 from hivebus.audit.records import AuditBatch, AuditEvent
 from hivebus.llm import LLM, LLMRequestError
 from hivebus.llm.provider import ChatRequest, Reply
@@ -25,7 +26,7 @@ def audited(harness: AgentHarness) -> list[AuditEvent]:
         event
         for topic, value, _, _ in harness.outbox.encoded
         if not topic.endswith(".blobs")
-        for event in harness.serde.decode(value, AuditBatch).events
+        for event in events_of(harness.serde.decode(value, AuditBatch))
     ]
 
 

@@ -1,0 +1,158 @@
+"""Plain decisions in columns: the audit of a fast pipeline, a few bytes per event.
+
+Most handlings do nothing but publish: no step, no LLM call, no error, payloads kept by
+reference. Their decisions differ only in the record decided about and the outputs, so the
+decisions one agent makes about one partition in one turn of the event loop are written as
+one `PlainDecisions` (schemas/AuditBatch.avsc): the agent, topic, partition and the names
+once, then one short row per record, offsets and times as differences. Writing a row costs a
+fraction of writing an `AuditEvent`; a reader turns the rows back into the decisions they
+stand for (`expand`), so nothing downstream knows the difference.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from hivebus.audit.records import (
+    DECISION,
+    AuditBatch,
+    AuditEvent,
+    InputRef,
+    OutputRef,
+    PlainDecisions,
+)
+from hivebus.audit.wire import NULL, SOME, long, string
+
+if TYPE_CHECKING:
+    from hivebus.audit.trail import Trail
+    from hivebus.kafka.records import Headers
+
+DOUBLE = struct.Struct("<d").pack
+_SMALL = [long(n) for n in range(4096)]
+OK = "ok"
+CAUSATION = "ce_causationid"
+_CAUSATION_AT = 7  # in the headers `HeaderBuilder.caused` writes
+
+
+class Columns:
+    """One `PlainDecisions` being written: each decision is encoded as it is made (its
+    objects are still in the cache then; a pass over hundreds of them later costs more
+    than the encoding), and `body` joins them."""
+
+    __slots__ = ("agent", "at_ms", "names", "offset", "partition", "previous", "rows", "topic")
+
+    def __init__(self, agent: bytes, topic: bytes, partition: int, offset: int, at_ms: int):
+        self.agent = agent  # `string(name) + string(version)`, as `wire` encodes them
+        self.topic = topic  # `string(topic)`
+        self.partition = partition
+        self.offset = self.previous = offset  # the first row's, and the last row's
+        self.at_ms = at_ms  # the first row's start
+        self.names: dict[str, int] = {}
+        self.rows: list[bytes] = []
+
+    def add(self, trail: Trail) -> int:
+        """The decision of `trail`, which ended plain (`ended` set) in this partition; its
+        size in bytes."""
+        small = _SMALL
+        call = trail.call
+        job = call.job
+        offset = job.message.offset()
+        delta, self.previous = offset - self.previous, offset
+        cause, correlation, run = trail.lineage
+        causation = causation_of(job.headers)
+        names = self.names
+        fullname = call.event.fullname
+        type_at = names.get(fullname)
+        if type_at is None:
+            type_at = names[fullname] = len(names)
+        since = trail.started_ms - self.at_ms
+        outputs = trail.outputs
+        parts = [
+            small[delta] if 0 <= delta < 4096 else long(delta),
+            small[len(cause)] if len(cause) < 4096 else long(len(cause)), cause,
+            NULL if correlation == cause else SOME + string(correlation),
+            NULL if causation is None else SOME + string(causation),
+            NULL if run is None else SOME + string(run),
+            small[since] if 0 <= since < 4096 else long(since),
+            DOUBLE(1000 * (trail.ended - trail.clock)),
+            small[call.attempt] if call.attempt < 4096 else long(call.attempt),
+            small[type_at] if type_at < 4096 else long(type_at),
+        ]  # fmt: skip
+        if outputs:
+            parts.append(small[len(outputs)] if len(outputs) < 4096 else long(len(outputs)))
+            for out_topic, out_id, record, _ in outputs:
+                topic_at = names.get(out_topic)
+                if topic_at is None:
+                    topic_at = names[out_topic] = len(names)
+                out_type = record.fullname
+                out_type_at = names.get(out_type)
+                if out_type_at is None:
+                    out_type_at = names[out_type] = len(names)
+                parts += (long(topic_at), string(out_id), long(out_type_at))
+        parts.append(NULL)  # the end of its outputs
+        row = b"".join(parts)
+        self.rows.append(row)
+        return len(row)
+
+    def body(self) -> bytes:
+        """The Avro body of the `PlainDecisions`."""
+        names, rows = self.names, self.rows
+        head = [self.agent, self.topic, long(self.partition)]
+        if names:  # (an empty array is its end alone)
+            head.append(long(len(names)))
+            head += (string(name.encode()) for name in names)
+        head += (NULL, long(self.offset), long(self.at_ms))
+        if rows:
+            head.append(long(len(rows)))
+        return b"".join((*head, *rows, NULL))
+
+
+def causation_of(headers: Headers | None) -> bytes | None:
+    """A record's `ce_causationid`; where hivebus's headers put it first (HeaderBuilder)."""
+    if not headers:
+        return None
+    if len(headers) > _CAUSATION_AT:
+        name, value = headers[_CAUSATION_AT]
+        if name == CAUSATION and value is not None:
+            return value if isinstance(value, bytes) else str(value).encode()
+    for name, value in headers:
+        if name == CAUSATION and value is not None:
+            return value if isinstance(value, bytes) else str(value).encode()
+    return None
+
+
+def expand(group: PlainDecisions) -> list[AuditEvent]:
+    """The decisions `group`'s rows stand for, as any other decision reads."""
+    names, events = group.names, []
+    offset = group.offset
+    try:
+        for row in group.rows:
+            offset += row.offset_delta
+            outputs = [
+                OutputRef(topic=names[out.topic], event_id=out.event_id, type=names[out.type])
+                for out in row.outputs
+            ]
+            events.append(AuditEvent(
+                kind=DECISION, decision_id=f"{group.agent}/{row.event_id}", seq=0,
+                agent=group.agent, agent_version=group.agent_version,
+                correlation_id=row.event_id if row.correlation_id is None else row.correlation_id,
+                run_id=row.run_id,
+                at_ms=group.at_ms + row.at_delta_ms, duration_ms=row.duration_ms, outcome=OK,
+                attempt=row.attempt, outputs=outputs,
+                input=InputRef(topic=group.topic, partition=group.partition, offset=offset,
+                               event_id=row.event_id, causation_id=row.causation_id,
+                               type=names[row.type]),
+            ))  # fmt: skip
+    except IndexError:
+        raise ValueError(
+            f"plain decisions of {group.agent} name a position past their {len(names)} names"
+        ) from None
+    return events
+
+
+def events_of(batch: AuditBatch) -> list[AuditEvent]:
+    """Every event `batch` holds: its events, then its plain decisions."""
+    if not batch.plain:
+        return batch.events
+    return [*batch.events, *(event for group in batch.plain for event in expand(group))]
