@@ -26,11 +26,13 @@ from hivebus.audit.wire import NULL, SOME, long, string
 
 if TYPE_CHECKING:
     from hivebus.audit.trail import Trail
+    from hivebus.contracts import Record
     from hivebus.kafka.records import Headers
 
 DOUBLE = struct.Struct("<d").pack
 _SMALL = [long(n) for n in range(4096)]
 OK = "ok"
+ONE = long(1)  # an array of one item
 CAUSATION = "ce_causationid"
 _CAUSATION_AT = 7  # in the headers `HeaderBuilder.caused` writes
 
@@ -40,7 +42,8 @@ class Columns:
     objects are still in the cache then; a pass over hundreds of them later costs more
     than the encoding), and `body` joins them."""
 
-    __slots__ = ("agent", "at_ms", "names", "offset", "partition", "previous", "rows", "topic")
+    __slots__ = ("agent", "at_ms", "kinds", "names", "offset", "outs", "partition", "previous",
+                 "rows", "topic")  # fmt: skip
 
     def __init__(self, agent: bytes, topic: bytes, partition: int, offset: int, at_ms: int):
         self.agent = agent  # `string(name) + string(version)`, as `wire` encodes them
@@ -50,6 +53,10 @@ class Columns:
         self.at_ms = at_ms  # the first row's start
         self.names: dict[str, int] = {}
         self.rows: list[bytes] = []
+        # Encoded once: a first attempt's `attempt` and `type`, by the record's class; an
+        # output's `topic` and `type` positions, by topic and class.
+        self.kinds: dict[type, bytes] = {}
+        self.outs: dict[tuple[str, type], tuple[bytes, bytes]] = {}
 
     def add(self, trail: Trail) -> int:
         """The decision of `trail`, which ended plain (`ended` set) in this partition; its
@@ -60,40 +67,62 @@ class Columns:
         offset = job.message.offset()
         delta, self.previous = offset - self.previous, offset
         cause, correlation, run = trail.lineage
-        causation = causation_of(job.headers)
-        names = self.names
-        fullname = call.event.fullname
-        type_at = names.get(fullname)
-        if type_at is None:
-            type_at = names[fullname] = len(names)
+        headers = job.headers
+        kind = self.kinds.get(type(call.event)) if call.attempt == 1 else None
+        if kind is None:
+            kind = self._kind(call.event, call.attempt)
         since = trail.started_ms - self.at_ms
         outputs = trail.outputs
-        parts = [
-            small[delta] if 0 <= delta < 4096 else long(delta),
-            small[len(cause)] if len(cause) < 4096 else long(len(cause)), cause,
-            NULL if correlation == cause else SOME + string(correlation),
-            NULL if causation is None else SOME + string(causation),
-            NULL if run is None else SOME + string(run),
-            small[since] if 0 <= since < 4096 else long(since),
-            DOUBLE(1000 * (trail.ended - trail.clock)),
-            small[call.attempt] if call.attempt < 4096 else long(call.attempt),
-            small[type_at] if type_at < 4096 else long(type_at),
-        ]  # fmt: skip
-        if outputs:
-            parts.append(small[len(outputs)] if len(outputs) < 4096 else long(len(outputs)))
+        try:  # lengths and differences under 4096 (one or two bytes), else IndexError
+            head = (
+                small[delta] if delta >= 0 else long(delta), small[len(cause)], cause,
+                NULL if correlation == cause else SOME + string(correlation),
+                NULL if not headers else _optional(causation_of(headers)),
+                NULL if run is None else SOME + string(run),
+                small[since] if since >= 0 else long(since),
+                DOUBLE(1000 * (trail.ended - trail.clock)), kind,
+            )  # fmt: skip
+        except IndexError:
+            head = (
+                long(delta), long(len(cause)), cause,
+                NULL if correlation == cause else SOME + string(correlation),
+                _optional(causation_of(headers)), NULL if run is None else SOME + string(run),
+                long(since), DOUBLE(1000 * (trail.ended - trail.clock)), kind,
+            )  # fmt: skip
+        if not outputs:
+            row = b"".join((*head, NULL))
+        elif len(outputs) == 1:  # pass-through, the commonest
+            out_topic, out_id, record, _ = outputs[0]
+            out = self.outs.get((out_topic, type(record))) or self._out(out_topic, record)
+            row = b"".join((*head, ONE, out[0], string(out_id), out[1], NULL))
+        else:
+            parts = [*head, long(len(outputs))]
             for out_topic, out_id, record, _ in outputs:
-                topic_at = names.get(out_topic)
-                if topic_at is None:
-                    topic_at = names[out_topic] = len(names)
-                out_type = record.fullname
-                out_type_at = names.get(out_type)
-                if out_type_at is None:
-                    out_type_at = names[out_type] = len(names)
-                parts += (long(topic_at), string(out_id), long(out_type_at))
-        parts.append(NULL)  # the end of its outputs
-        row = b"".join(parts)
+                out = self.outs.get((out_topic, type(record))) or self._out(out_topic, record)
+                parts += (out[0], string(out_id), out[1])
+            parts.append(NULL)  # the end of its outputs
+            row = b"".join(parts)
         self.rows.append(row)
         return len(row)
+
+    def _kind(self, event: Record, attempt: int) -> bytes:
+        kind = long(attempt) + long(self._name(event.fullname))
+        if attempt == 1:
+            self.kinds[type(event)] = kind
+        return kind
+
+    def _out(self, topic: str, record: Record) -> tuple[bytes, bytes]:
+        out = self.outs[(topic, type(record))] = (
+            long(self._name(topic)), long(self._name(record.fullname))
+        )  # fmt: skip
+        return out
+
+    def _name(self, name: str) -> int:
+        """`name`'s position in `names`, added if new."""
+        at = self.names.get(name)
+        if at is None:
+            at = self.names[name] = len(self.names)
+        return at
 
     def body(self) -> bytes:
         """The Avro body of the `PlainDecisions`."""
@@ -106,6 +135,10 @@ class Columns:
         if rows:
             head.append(long(len(rows)))
         return b"".join((*head, *rows, NULL))
+
+
+def _optional(value: bytes | None) -> bytes:
+    return NULL if value is None else SOME + string(value)
 
 
 def causation_of(headers: Headers | None) -> bytes | None:
