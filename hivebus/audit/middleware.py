@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import replace
+from time import perf_counter
 from weakref import WeakKeyDictionary
 
 from prometheus_client import Counter
@@ -117,7 +118,17 @@ class Audit:
             OBSERVER.reset(token)
         if handled is DONE and writer.ready:
             try:
-                writer.write(trail)
+                plain = writer.plain
+                if (
+                    plain is not None
+                    and trail.journal is None
+                    and not trail.seen
+                    and not call.job.dead
+                ):  # `writer.write`'s fast path, one call less
+                    trail.ended = perf_counter()
+                    plain.add_plain(trail)
+                else:
+                    writer.write(trail)
             except Fenced:
                 raise
             except Exception:

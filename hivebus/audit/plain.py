@@ -25,7 +25,7 @@ from hivebus.audit.records import (
 from hivebus.audit.wire import NULL, SOME, long, string
 
 if TYPE_CHECKING:
-    from hivebus.audit.trail import Trail
+    from hivebus.audit.trail import Published, Trail
     from hivebus.contracts import Record
     from hivebus.kafka.records import Headers
 
@@ -33,6 +33,7 @@ DOUBLE = struct.Struct("<d").pack
 _SMALL = [long(n) for n in range(4096)]
 OK = "ok"
 ONE = long(1)  # an array of one item
+NO_IDS = NULL * 3  # correlation (the event's own), causation and run: none
 CAUSATION = "ce_causationid"
 _CAUSATION_AT = 7  # in the headers `HeaderBuilder.caused` writes
 
@@ -56,7 +57,7 @@ class Columns:
         # Encoded once: a first attempt's `attempt` and `type`, by the record's class; an
         # output's `topic` and `type` positions, by topic and class.
         self.kinds: dict[type, bytes] = {}
-        self.outs: dict[tuple[str, type], tuple[bytes, bytes]] = {}
+        self.outs: dict[tuple[str, type], tuple[bytes, bytes, bytes, bytes]] = {}
 
     def add(self, trail: Trail) -> int:
         """The decision of `trail`, which ended plain (`ended` set) in this partition; its
@@ -68,42 +69,47 @@ class Columns:
         delta, self.previous = offset - self.previous, offset
         cause, correlation, run = trail.lineage
         headers = job.headers
+        if correlation == cause and run is None and not headers:
+            ids = NO_IDS  # a record from outside hivebus: no correlation, causation or run
+        else:
+            ids = b"".join((
+                NULL if correlation == cause else SOME + string(correlation),
+                _optional(causation_of(headers)), NULL if run is None else SOME + string(run),
+            ))  # fmt: skip
         kind = self.kinds.get(type(call.event)) if call.attempt == 1 else None
         if kind is None:
             kind = self._kind(call.event, call.attempt)
         since = trail.started_ms - self.at_ms
+        took = DOUBLE(1000 * (trail.ended - trail.clock))
         outputs = trail.outputs
-        try:  # lengths and differences under 4096 (one or two bytes), else IndexError
-            head = (
-                small[delta] if delta >= 0 else long(delta), small[len(cause)], cause,
-                NULL if correlation == cause else SOME + string(correlation),
-                NULL if not headers else _optional(causation_of(headers)),
-                NULL if run is None else SOME + string(run),
-                small[since] if since >= 0 else long(since),
-                DOUBLE(1000 * (trail.ended - trail.clock)), kind,
-            )  # fmt: skip
-        except IndexError:
-            head = (
-                long(delta), long(len(cause)), cause,
-                NULL if correlation == cause else SOME + string(correlation),
-                _optional(causation_of(headers)), NULL if run is None else SOME + string(run),
-                long(since), DOUBLE(1000 * (trail.ended - trail.clock)), kind,
-            )  # fmt: skip
-        if not outputs:
-            row = b"".join((*head, NULL))
-        elif len(outputs) == 1:  # pass-through, the commonest
+        if len(outputs) == 1 and delta >= 0 and since >= 0:  # pass-through, the commonest
             out_topic, out_id, record, _ = outputs[0]
             out = self.outs.get((out_topic, type(record))) or self._out(out_topic, record)
-            row = b"".join((*head, ONE, out[0], string(out_id), out[1], NULL))
+            try:  # lengths and differences under 4096 (one or two bytes), else IndexError
+                row = b"".join((
+                    small[delta], small[len(cause)], cause, ids, small[since], took, kind,
+                    out[2], small[len(out_id)], out_id, out[3],
+                ))  # fmt: skip
+            except IndexError:
+                row = self._row(delta, cause, ids, since, took, kind, outputs)
         else:
-            parts = [*head, long(len(outputs))]
+            row = self._row(delta, cause, ids, since, took, kind, outputs)
+        self.rows.append(row)
+        return len(row)
+
+    def _row(
+        self, delta: int, cause: bytes, ids: bytes, since: int, took: bytes, kind: bytes,
+        outputs: list[Published],
+    ) -> bytes:  # fmt: skip
+        """`add`'s row in general: any number of outputs, any sizes."""
+        parts = [long(delta), string(cause), ids, long(since), took, kind]
+        if outputs:
+            parts.append(long(len(outputs)))
             for out_topic, out_id, record, _ in outputs:
                 out = self.outs.get((out_topic, type(record))) or self._out(out_topic, record)
                 parts += (out[0], string(out_id), out[1])
-            parts.append(NULL)  # the end of its outputs
-            row = b"".join(parts)
-        self.rows.append(row)
-        return len(row)
+        parts.append(NULL)  # the end of its outputs
+        return b"".join(parts)
 
     def _kind(self, event: Record, attempt: int) -> bytes:
         kind = long(attempt) + long(self._name(event.fullname))
@@ -111,10 +117,11 @@ class Columns:
             self.kinds[type(event)] = kind
         return kind
 
-    def _out(self, topic: str, record: Record) -> tuple[bytes, bytes]:
-        out = self.outs[(topic, type(record))] = (
-            long(self._name(topic)), long(self._name(record.fullname))
-        )  # fmt: skip
+    def _out(self, topic: str, record: Record) -> tuple[bytes, bytes, bytes, bytes]:
+        """An output's `topic` and `type` positions, and as a one-output row ends with them:
+        the count and the topic, then the type and the outputs' end."""
+        where, kind = long(self._name(topic)), long(self._name(record.fullname))
+        out = self.outs[(topic, type(record))] = (where, kind, ONE + where, kind + NULL)
         return out
 
     def _name(self, name: str) -> int:

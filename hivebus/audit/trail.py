@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hivebus.runtime.middleware import Call
 
 Published = tuple[str, bytes, "Record", int]  # topic, ce_id, the record, handler attempt
+_NOTHING: list[Any] = []  # `Trail.seen` until something is seen: never appended to
 
 
 @dataclass(slots=True)
@@ -37,16 +38,17 @@ class LLMSeen:
 class Trail:
     __slots__ = ("call", "clock", "dead_letter", "ended", "journal", "lineage", "outputs",
                  "seen", "started_ms")  # fmt: skip
+    ended: float  # `perf_counter()` once a plain handling is over, set by the writer
 
     def __init__(self, call: Call, lineage: tuple[bytes, bytes, bytes | None]) -> None:
         self.call = call
         self.lineage = lineage  # (cause, correlation, run) of the handled record, as bytes
         self.started_ms = time.time_ns() // 1_000_000
         self.clock = time.perf_counter()
-        self.ended = 0.0  # `perf_counter()` once the handling is over (plain decisions)
         self.outputs: list[Published] = []
-        # What ran, in the order it ended, with the handler attempt it ran in.
-        self.seen: list[tuple[StepSeen | LLMSeen, int]] = []
+        # What ran, in the order it ended, with the handler attempt it ran in (made once
+        # something has: most handlings run no step).
+        self.seen: list[tuple[StepSeen | LLMSeen, int]] = _NOTHING
         self.journal: RunJournal | None = None
         self.dead_letter: tuple[str, str, str] | None = None  # (error type, message, topic)
 
@@ -59,6 +61,8 @@ class Trail:
         self.outputs.append((topic, event_id, record, self.call.attempt))
 
     def step(self, seen: StepSeen) -> None:
+        if self.seen is _NOTHING:
+            self.seen = []
         self.seen.append((seen, self.call.attempt))
 
     def run(self, journal: Any) -> None:
@@ -78,4 +82,6 @@ class Trail:
     ) -> None:
         started = now_ms() - int(1000 * took)
         seen = LLMSeen(request, completion, error, started, took, current_step())
+        if self.seen is _NOTHING:
+            self.seen = []
         self.seen.append((seen, self.call.attempt))

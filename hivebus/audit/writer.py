@@ -97,12 +97,12 @@ class Writer:
         self._payloads = options.payloads
         self._headers = HeaderBuilder(f"hivebus://agents/{outbox.agent}")
         self._batches: Batches | None = None  # at-least-once, once prepared
+        self.ready = False  # prepared: `write` may be called
+        # Where a plain handling's decision goes, when it goes in columns (at-least-once,
+        # payloads by reference): `Audit` hands such decisions straight to it.
+        self.plain: Batches | None = None
         self._preparing: asyncio.Future[None] | None = None
         self._last: tuple[object, _Agent, bool] = (None, _Agent(b"", b"", self._headers), False)
-
-    @property
-    def ready(self) -> bool:
-        return self._events is not None
 
     async def prepare(self) -> None:
         """Made ready once, however many handlings ask at the same time."""
@@ -123,7 +123,9 @@ class Writer:
             self._batches = Batches(
                 self.outbox, self.topic, partitions, self._frame, headers, self._agent_bytes
             )
+            self.plain = None if self._payloads else self._batches
         self._events = events
+        self.ready = True
 
     async def _encoder(self, topic: str, model: type[AuditBatch] | type[AuditBlob]) -> Encoder:
         for attempt in range(1_000_000):
@@ -145,8 +147,8 @@ class Writer:
         Needs `ready`; a durable run's needs `run_input` (`write_async`)."""
         job = trail.call.job
         if trail.journal is None and not trail.seen and not job.dead and not self._payloads:
-            batches = self._batches
-            if batches is not None:  # the fast path: one row of columns
+            batches = self.plain
+            if batches is not None:  # one row of columns (`Audit` does this itself too)
                 trail.ended = time.perf_counter()
                 batches.add_plain(trail)
             else:

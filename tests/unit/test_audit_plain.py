@@ -55,12 +55,15 @@ class _Call:
 
 def trail(offset: int, event_id: str, *, correlation: str | None = None,
           causation: str | None = None, run: str | None = None, started_ms: int = 1_000,
-          took_s: float = 0.002, attempt: int = 1, type: str = "x.Transaction",
+          took_s: float = 0.002, attempt: int = 1, with_headers: bool = True,
+          type: str = "x.Transaction",
           outputs: tuple[tuple[str, str, str], ...] = ()) -> Trail:  # fmt: skip
     headers = [("ce_id", event_id.encode())]
     if causation is not None:
         headers.append(("ce_causationid", causation.encode()))
-    call: Any = _Call(_Job(_Message(offset), headers), _Type(type), attempt)
+    call: Any = _Call(
+        _Job(_Message(offset), headers if with_headers else None), _Type(type), attempt
+    )
     cause = event_id.encode()
     correlated = correlation.encode() if correlation else cause
     lineage = (cause, correlated, run.encode() if run else None)
@@ -87,6 +90,9 @@ def test_each_row_reads_back_as_the_decision_it_stands_for() -> None:
               outputs=(("refunds", "o2", "x.Refunded"),
                        ("transactions.flagged", "o3", "x.Flagged"))),
         trail(2**40, "e4", started_ms=1_000 + 10**7),
+        trail(2**40 + 1, "e5", with_headers=False, outputs=(("t", "o4", "x.T"),)),
+        trail(2**40 + 2, "e6", with_headers=False, started_ms=1_000 + 10**7,
+              outputs=(("t", "o5", "x.T"),)),
     ]  # fmt: skip
     events = events_of(read(trails))
     got = [(e.decision_id, e.correlation_id, e.run_id, e.at_ms, round(e.duration_ms, 6), e.attempt,
@@ -100,6 +106,10 @@ def test_each_row_reads_back_as_the_decision_it_stands_for() -> None:
         ("fraud/e3", "e3", "r7", 990, 2.0, 3, 99, "e3", None, "x.Refund",
          [("refunds", "o2", "x.Refunded"), ("transactions.flagged", "o3", "x.Flagged")]),
         ("fraud/e4", "e4", None, 1_000 + 10**7, 2.0, 1, 2**40, "e4", None, "x.Transaction", []),
+        ("fraud/e5", "e5", None, 1_000, 2.0, 1, 2**40 + 1, "e5", None, "x.Transaction",
+         [("t", "o4", "x.T")]),
+        ("fraud/e6", "e6", None, 1_000 + 10**7, 2.0, 1, 2**40 + 2, "e6", None, "x.Transaction",
+         [("t", "o5", "x.T")]),
     ]  # fmt: skip
     for event in events:
         assert (event.kind, event.seq, event.outcome) == ("decision", 0, "ok")
