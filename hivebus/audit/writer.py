@@ -39,6 +39,7 @@ from hivebus.audit.redact import mask_of, record_secrets, redact, scrub, sensiti
 from hivebus.audit.sampling import kept
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.trail import Published, Trail
+from hivebus.audit.unhandled import UNDECODABLE, unhandled_decision
 from hivebus.contracts import Encoder, HeaderBuilder, Serde
 from hivebus.contracts.errors import RegistryUnavailable
 from hivebus.contracts.wire import frame_header
@@ -47,6 +48,7 @@ from hivebus.kafka.connection import connection_settings
 
 if TYPE_CHECKING:
     from hivebus.runtime.agent import Agent
+    from hivebus.runtime.deadletter import Failure
     from hivebus.runtime.job import Job
     from hivebus.runtime.outbox import Outbox
 
@@ -156,6 +158,17 @@ class Writer:
                 self._send(job, correlation, [self._plain(trail)], cause, correlation, run)
         else:
             self._full(trail, run_input)
+
+    def write_unhandled(self, job: Job, failure: Failure) -> None:
+        """The decision about a record dead-lettered before any handler saw it (an outbox
+        dead-letter listener); other dead letters are in their handling's own audit."""
+        if failure.kind != UNDECODABLE or not self.ready:
+            return
+        cause, correlation, run = job.raw_lineage()
+        if not kept(correlation, self.sample):
+            return
+        body = unhandled_decision(self.outbox.agent, self.outbox.version, job, failure)
+        self._send(job, correlation, [body], cause, correlation, run)
 
     def _send(
         self, job: Job, key: bytes, bodies: list[bytes], cause: bytes, correlation: bytes,

@@ -39,6 +39,8 @@ from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.tracecontext import TRACE
 
 Settled = Callable[[Job], None]
+# Told of each record sent to the dead-letter topic, as it is (before it is acknowledged).
+DeadLettered = Callable[[Job, Failure], None]
 Key = str | bytes | None  # an output's key: the input's bytes, or what a handler chose
 REGISTRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 DEAD_LETTER_RETRY_S = 1.0
@@ -61,8 +63,10 @@ class Outbox:
         producer: AsyncProducer,
         stats: metrics.AgentStats,
         log: logging.Logger,
+        version: str = "0",
     ) -> None:
         self.agent = agent
+        self.version = version  # the agent's, for what a middleware writes about its jobs
         self.serde = serde
         self.producer = producer
         self.stats = stats
@@ -73,6 +77,9 @@ class Outbox:
         self._dlq = dlq_topic(agent)
         self._log = log
         self._waiters: dict[Job, asyncio.Future[None]] = {}  # see `acknowledged`
+        # Who else must know of dead letters: the audit records those no handler saw (a
+        # record that cannot be decoded). Each may hold the job for a record of its own.
+        self.dead_letter_listeners: list[DeadLettered] = []
 
     async def emit(
         self, job: Job, topic: str, record: Record, key: Key, multi_type: bool = False
@@ -172,7 +179,18 @@ class Outbox:
             raise Fenced(f"{job.where} lost its partition; it is not dead-lettered here")
         job.dead = True
         job.pending += 1
+        self.tell_dead_letter(job, failure)
         self._write_dead_letter(job, traced(failure) if self.traced else failure)
+
+    def tell_dead_letter(self, job: Job, failure: Failure) -> None:
+        """Tell the listeners; one that fails is logged, and the dead letter stands."""
+        for listener in self.dead_letter_listeners:
+            try:
+                listener(job, failure)
+            except Fenced:
+                raise
+            except Exception:
+                self._log.exception("a dead-letter listener failed on %s", job.where)
 
     def seal(self, job: Job) -> None:
         """The handler is finished with `job`: settle it once its records are acknowledged."""

@@ -97,6 +97,7 @@ class AgentRunner:
             )  # fmt: skip
             outbox = TransactionalOutbox(
                 agent.name, serde=serde, producer=producer, stats=self.stats, log=self._log,
+                version=agent.version,
                 max_bytes=int((producer_overrides or {}).get("message.max.bytes", 1_000_000)),
             )  # fmt: skip
             self.checkpointer = TransactionalCheckpointer(
@@ -110,7 +111,12 @@ class AgentRunner:
                 self.assignments, self._queue_commit, interval_s=commit_interval_s, log=self._log
             )
             self.outbox = Outbox(
-                agent.name, serde=serde, producer=producer, stats=self.stats, log=self._log
+                agent.name,
+                serde=serde,
+                producer=producer,
+                stats=self.stats,
+                log=self._log,
+                version=agent.version,
             )
         self.dispatcher = Dispatcher(
             agent,

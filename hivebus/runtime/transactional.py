@@ -99,6 +99,7 @@ class TransactionalOutbox(Outbox):
         if job.buffer is None:
             job.buffer = []
         job.buffer.append((self._dlq, value, message.key(), headers))
+        self.tell_dead_letter(job, failure)
 
     def seal(self, job: Job) -> None:
         job.sealed = True

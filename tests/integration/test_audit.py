@@ -424,6 +424,48 @@ def _headers_of(topic: str) -> list[tuple[int, int, bytes | None, str]]:
     return found
 
 
+async def test_an_undecodable_record_is_audited_as_dead_lettered_with_its_reason(
+    stack: Endpoints, admin: object, audit_topic: str
+) -> None:
+    source, output = topics(admin, "audit-bad")  # type: ignore[arg-type]
+    name = unique_name("audit-bad")
+    agent = Agent(name, version="3.1", middleware=[Audit()])
+
+    @agent.on(source, Ping, output=output)
+    def relay(ping: Ping, ctx: Context) -> Pong:
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
+
+    garbage = b"\x00\x00\x00\xff\xffnot avro at all"  # a schema id the registry never issued
+    async with running([agent]):
+        producer = Producer(connection_settings("producer"))
+        producer.produce(source, garbage, key=b"k", headers=[("ce_id", b"bad-1"),
+                         ("ce_type", b"tests.Ping"), ("ce_correlationid", b"tree-9")])  # fmt: skip
+        assert producer.flush(30) == 0
+        [good] = await publish(source, pings(1))
+
+        def decided(store: AuditStore) -> bool:
+            return bool(store.events(correlation_id="tree-9")) and bool(
+                store.events(correlation_id=good)
+            )
+
+        store = await projected(audit_topic, decided)
+    [dead] = store.events(correlation_id="tree-9")
+    assert (dead.kind, dead.outcome, dead.attempt) == ("decision", "dead-lettered", 0)
+    assert (dead.decision_id, dead.agent, dead.agent_version) == (f"{name}/bad-1", name, "3.1")
+    assert dead.input is not None and dead.input.event_id == "bad-1"
+    assert dead.input.type == "tests.Ping" and dead.input.topic == source
+    [where] = [(p, o) for p, o, _, ce_id in _headers_of(source) if ce_id == "bad-1"]
+    assert (dead.input.partition, dead.input.offset) == where
+    assert dead.error is not None and dead.error.dead_letter_topic == f"hivebus.dlq.{name}"
+    assert dead.error.type and dead.error.message
+    assert dead.outputs == []
+    # The record itself is in the dead-letter topic, bytes untouched; the good one went on.
+    [letter] = [v for _, _, _, v in raw_records(f"hivebus.dlq.{name}")]
+    assert letter == garbage
+    [fine] = [e for e in store.events(correlation_id=good) if e.kind == "decision"]
+    assert fine.outcome == "ok" and [o.topic for o in fine.outputs] == [output]
+
+
 async def test_sampling_zero_writes_nothing(stack: Endpoints, admin: object) -> None:
     source, output = topics(admin, "audit-none")  # type: ignore[arg-type]
     topic = unique_name("audit-none")
