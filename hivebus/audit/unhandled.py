@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 UNDECODABLE = "undecodable"
 UNKNOWN_TYPE = "(undecodable)"  # the type of a record that names none
-MAX_ERROR = 2000
+MAX_ERROR = 2000  # characters of an error message kept, in every decision
 
 
 def unhandled_decision(agent: str, version: str, job: Job, failure: Failure) -> bytes:

@@ -39,7 +39,7 @@ from hivebus.audit.redact import mask_of, record_secrets, redact, scrub, sensiti
 from hivebus.audit.sampling import kept
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.trail import Published, Trail
-from hivebus.audit.unhandled import UNDECODABLE, unhandled_decision
+from hivebus.audit.unhandled import MAX_ERROR, UNDECODABLE, unhandled_decision
 from hivebus.contracts import Encoder, HeaderBuilder, Serde
 from hivebus.contracts.errors import RegistryUnavailable
 from hivebus.contracts.wire import frame_header
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 REGISTRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 JOURNALS = journal_topic("")  # a durable run's own journal write is not one of its outputs
 MAX_PAYLOAD = 16 * 1024  # a payload longer than this goes to a blob
-MAX_ERROR = 2000
 BATCH_TYPE = AuditBatch.fullname
 # The schema of one event inside a batch, for events not written by `wire`.
 _EVENT = fastavro.parse_schema(AuditBatch.contract().schema["fields"][0]["type"]["items"])

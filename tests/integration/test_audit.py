@@ -69,6 +69,11 @@ async def projected(
 
 def raw_records(topic: str) -> list[tuple[int, int, bytes | None, bytes]]:
     """(partition, offset, key, value) of every committed record of `topic`, by position."""
+    return [(partition, offset, key, value) for partition, offset, key, value, _ in _all(topic)]
+
+
+def _all(topic: str) -> list[tuple[int, int, bytes | None, bytes, dict[str, bytes]]]:
+    """`raw_records`, each with its headers."""
     consumer = Consumer({
         **connection_settings("consumer"), "group.id": unique_name("audit-raw"),
         "enable.auto.commit": False, "isolation.level": "read_committed",
@@ -85,9 +90,10 @@ def raw_records(topic: str) -> list[tuple[int, int, bytes | None, bytes]]:
         for _ in range(200):
             for message in consumer.consume(500, timeout=0.2):
                 if message.error() is None:
-                    found.append(
-                        (message.partition(), message.offset(), message.key(), message.value())
-                    )
+                    found.append((
+                        message.partition(), message.offset(), message.key(), message.value(),
+                        dict(message.headers() or []),
+                    ))  # fmt: skip
             for tp in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
                 if tp.offset >= ends[tp.partition]:  # (a transaction's markers count too)
                     del ends[tp.partition]
@@ -404,24 +410,7 @@ async def test_plain_decisions_go_in_columns_one_per_record_handled(
 
 def _headers_of(topic: str) -> list[tuple[int, int, bytes | None, str]]:
     """(partition, offset, key, ce_id) of every record of `topic`."""
-    consumer = Consumer({**connection_settings("consumer"), "group.id": unique_name("ids")})
-    found: list[tuple[int, int, bytes | None, str]] = []
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in partitions}  # fmt: skip
-        total = sum(ends.values())
-        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-        for _ in range(100):
-            for message in consumer.consume(500, timeout=0.2):
-                if message.error() is None:
-                    ce_id = dict(message.headers() or [])["ce_id"].decode()
-                    found.append((message.partition(), message.offset(), message.key(), ce_id))
-            if len(found) >= total:
-                break
-    finally:
-        consumer.close()
-    return found
+    return [(p, o, k, headers["ce_id"].decode()) for p, o, k, _, headers in _all(topic)]
 
 
 async def test_an_undecodable_record_is_audited_as_dead_lettered_with_its_reason(
