@@ -24,6 +24,8 @@ from hivebus.audit.plain import Columns
 from hivebus.audit.records import AuditBatch
 from hivebus.contracts import HeaderBuilder
 from hivebus.kafka.partitioning import partition_of
+from hivebus.runtime.job import JobState
+from hivebus.runtime.outbox import Fenced
 
 if TYPE_CHECKING:
     from hivebus.audit.trail import Trail
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 MAX_EVENTS = 1000  # events and plain decisions in one record
 MAX_BYTES = 512 * 1024  # well under the broker's default record limit of 1 MiB
+_Columns = tuple[str, Columns, "_Open", bytes]  # agent name, columns, their batch, its key
 
 
 def batch_value(frame: bytes, bodies: list[bytes], groups: list[bytes] | None = None) -> bytes:
@@ -54,7 +57,7 @@ class _Open:
     key: bytes  # the first event's: it hashes to this partition too
     jobs: list[Job] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
-    columns: dict[tuple[Assignment, str], Columns] = field(default_factory=dict)
+    columns: dict[Assignment, Columns] = field(default_factory=dict)
     count: int = 0  # events and plain decisions
     size: int = 0
 
@@ -68,8 +71,9 @@ class Batches:
         self._frame, self._headers = frame, headers
         self._agent = agent  # `string(name) + string(version)` of an agent
         self._open: dict[int, _Open] = {}
-        # The columns being written, each with its batch and the key that placed it.
-        self._columns: dict[tuple[Assignment, str], tuple[Columns, _Open, bytes]] = {}
+        # The columns being written, by the partition read: each with its agent's name,
+        # its batch and the key that placed it.
+        self._columns: dict[Assignment, _Columns] = {}
         self._loop = asyncio.get_running_loop()
 
     def add_plain(self, trail: Trail) -> None:
@@ -77,25 +81,36 @@ class Batches:
         partition it read; its job settles only once they are acknowledged."""
         call = trail.call
         job = call.job
-        self._outbox.hold(job)
-        where = (job.assignment, call.agent.name)  # one agent, but for a durable run's name
-        known = self._columns.get(where)
-        if known is None:
-            key = job.assignment.where
-            found = self._batch(key)
-            topic, partition = job.assignment.partition
-            columns = found.columns[where] = Columns(
-                self._agent(call.agent), wire.string(topic.encode()), partition,
-                job.message.offset(), trail.started_ms,
-            )  # fmt: skip
-            self._columns[where] = (columns, found, key)
-        else:
-            columns, found, key = known
+        assignment = job.assignment
+        if assignment.revoked or job.state is JobState.CANCELLED:  # `Outbox.hold`, inline
+            raise Fenced(f"{job.where} lost its partition; its audit is dropped")
+        job.pending += 1
+        known = self._columns.get(assignment)
+        if known is None or known[0] is not call.agent.name:
+            known = self._open_columns(trail)
+        _, columns, found, key = known
         found.size += columns.add(trail)
         found.jobs.append(job)
         found.count += 1
         if found.count >= MAX_EVENTS or found.size >= MAX_BYTES:
             self._write(key)
+
+    def _open_columns(self, trail: Trail) -> _Columns:
+        """New columns for the partition `trail` read, in the batch of the audit partition
+        that partition's name hashes to; one agent's only (but for a durable run's name)."""
+        call, job = trail.call, trail.call.job
+        name = call.agent.name
+        if job.assignment in self._columns:  # another agent's, on the same partition
+            self._write(self._columns[job.assignment][3])
+        key = job.assignment.where
+        found = self._batch(key)
+        topic, partition = job.assignment.partition
+        columns = found.columns[job.assignment] = Columns(
+            self._agent(call.agent), wire.string(topic.encode()), partition,
+            job.message.offset(), trail.started_ms, trail.clock,
+        )  # fmt: skip
+        known = self._columns[job.assignment] = (name, columns, found, key)
+        return known
 
     def add(self, job: Job, key: bytes, bodies: list[bytes]) -> None:
         """Write `bodies` (one handling's events, in order) with the next batch of the

@@ -110,9 +110,14 @@ class Audit:
             or (not isinstance(call.event, RunRequest) and not kept(lineage[1], sample))
         ):  # (a run's tree is known only once its journal is: sampled when written)
             return call_next(call)
-        trail = Trail(call, lineage)
         if call.handler.is_async:
-            return self._audited(writer, trail, call_next)
+            return self._audited(writer, Trail(call, lineage), call_next)
+        trail = writer.spare
+        if trail is None or trail.outputs or trail.seen:  # (heard of after it was put back)
+            trail = Trail(call, lineage)
+        else:  # the last plain handling's, reused: nothing else holds it
+            writer.spare = None
+            trail.call, trail.lineage, trail.clock = call, lineage, perf_counter()
         token = OBSERVER.set(trail)
         try:
             handled = call_next(call)
@@ -129,6 +134,8 @@ class Audit:
                 ):  # `writer.write`'s fast path, one call less
                     trail.ended = perf_counter()
                     plain.add_plain(trail)
+                    trail.outputs.clear()  # what the columns needed is in them now
+                    writer.spare = trail
                 else:
                     writer.write(trail)
             except Fenced:

@@ -43,15 +43,17 @@ class Columns:
     objects are still in the cache then; a pass over hundreds of them later costs more
     than the encoding), and `body` joins them."""
 
-    __slots__ = ("agent", "at_ms", "kinds", "names", "offset", "outs", "partition", "previous",
-                 "rows", "topic")  # fmt: skip
+    __slots__ = ("agent", "at_ms", "clock", "kinds", "names", "offset", "outs", "partition",
+                 "previous", "rows", "topic")  # fmt: skip
 
-    def __init__(self, agent: bytes, topic: bytes, partition: int, offset: int, at_ms: int):
+    def __init__(
+        self, agent: bytes, topic: bytes, partition: int, offset: int, at_ms: int, clock: float
+    ) -> None:
         self.agent = agent  # `string(name) + string(version)`, as `wire` encodes them
         self.topic = topic  # `string(topic)`
         self.partition = partition
         self.offset = self.previous = offset  # the first row's, and the last row's
-        self.at_ms = at_ms  # the first row's start
+        self.at_ms, self.clock = at_ms, clock  # the first row's start: wall ms, perf_counter
         self.names: dict[str, int] = {}
         self.rows: list[bytes] = []
         # Encoded once: a first attempt's `attempt` and `type`, by the record's class; an
@@ -79,10 +81,11 @@ class Columns:
         kind = self.kinds.get(type(call.event)) if call.attempt == 1 else None
         if kind is None:
             kind = self._kind(call.event, call.attempt)
-        since = trail.started_ms - self.at_ms
-        took = DOUBLE(1000 * (trail.ended - trail.clock))
+        began = trail.clock
+        took = DOUBLE(1000 * (trail.ended - began))
         outputs = trail.outputs
-        if len(outputs) == 1 and delta >= 0 and since >= 0:  # pass-through, the commonest
+        if len(outputs) == 1 and delta >= 0 and began >= self.clock:  # pass-through
+            since = int(1000 * (began - self.clock) + 0.5)  # rounded (it is not negative)
             out_topic, out_id, record, _ = outputs[0]
             out = self.outs.get((out_topic, type(record))) or self._out(out_topic, record)
             try:  # lengths and differences under 4096 (one or two bytes), else IndexError
@@ -93,6 +96,7 @@ class Columns:
             except IndexError:
                 row = self._row(delta, cause, ids, since, took, kind, outputs)
         else:
+            since = round(1000 * (began - self.clock))
             row = self._row(delta, cause, ids, since, took, kind, outputs)
         self.rows.append(row)
         return len(row)

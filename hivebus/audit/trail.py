@@ -25,6 +25,11 @@ Published = tuple[str, bytes, "Record", int]  # topic, ce_id, the record, handle
 _NOTHING: list[Any] = []  # `Trail.seen` until something is seen: never appended to
 
 
+def wall_ms(clock: float) -> int:
+    """The wall-clock time, in milliseconds since the epoch, of a `perf_counter()` reading."""
+    return time.time_ns() // 1_000_000 - round(1000 * (time.perf_counter() - clock))
+
+
 @dataclass(slots=True)
 class LLMSeen:
     request: ChatRequest
@@ -37,20 +42,25 @@ class LLMSeen:
 
 class Trail:
     __slots__ = ("call", "clock", "dead_letter", "ended", "journal", "lineage", "outputs",
-                 "seen", "started_ms")  # fmt: skip
+                 "seen")  # fmt: skip
     ended: float  # `perf_counter()` once a plain handling is over, set by the writer
 
     def __init__(self, call: Call, lineage: tuple[bytes, bytes, bytes | None]) -> None:
         self.call = call
         self.lineage = lineage  # (cause, correlation, run) of the handled record, as bytes
-        self.started_ms = time.time_ns() // 1_000_000
-        self.clock = time.perf_counter()
+        self.clock = time.perf_counter()  # when it began (`started_ms` for the wall clock)
         self.outputs: list[Published] = []
         # What ran, in the order it ended, with the handler attempt it ran in (made once
         # something has: most handlings run no step).
         self.seen: list[tuple[StepSeen | LLMSeen, int]] = _NOTHING
         self.journal: RunJournal | None = None
         self.dead_letter: tuple[str, str, str] | None = None  # (error type, message, topic)
+
+    @property
+    def started_ms(self) -> int:
+        """When the handling began, in milliseconds since the epoch: from its monotonic
+        `clock`, so a handling reads one clock, not two (most are never asked)."""
+        return wall_ms(self.clock)
 
     def took_ms(self) -> float:
         return 1000 * (time.perf_counter() - self.clock)

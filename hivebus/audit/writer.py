@@ -102,6 +102,9 @@ class Writer:
         # Where a plain handling's decision goes, when it goes in columns (at-least-once,
         # payloads by reference): `Audit` hands such decisions straight to it.
         self.plain: Batches | None = None
+        # A plain sync handling's trail, once its decision is in columns: the next one's,
+        # so the commonest handling allocates none (`Audit`).
+        self.spare: Trail | None = None
         self._preparing: asyncio.Future[None] | None = None
         self._last: tuple[object, _Agent, bool] = (None, _Agent(b"", b"", self._headers), False)
 

@@ -68,14 +68,15 @@ def trail(offset: int, event_id: str, *, correlation: str | None = None,
     correlated = correlation.encode() if correlation else cause
     lineage = (cause, correlated, run.encode() if run else None)
     made = Trail(call, lineage)
-    made.started_ms, made.clock, made.ended = started_ms, 10.0, 10.0 + took_s
+    made.clock = 10.0 + (started_ms - 1_000) / 1000  # `read`'s columns began at 1_000, 10.0
+    made.ended = made.clock + took_s
     made.outputs = [(t, i.encode(), _Type(n), attempt) for t, i, n in outputs]  # type: ignore[misc]
     return made
 
 
 def read(trails: list[Trail]) -> AuditBatch:
     agent, topic = wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"transactions.card")
-    columns = Columns(agent, topic, 4, trails[0].call.job.message.offset(), trails[0].started_ms)
+    columns = Columns(agent, topic, 4, trails[0].call.job.message.offset(), 1_000, 10.0)
     for made in trails:
         columns.add(made)
     value = batch_value(frame_header(7), [], [columns.body()])
@@ -123,8 +124,10 @@ def test_a_batch_holds_events_and_columns_side_by_side() -> None:
     plain = wire.plain(b"fraud/", b"e9", wire.string(b"fraud") + wire.string(b"2.0"), b"e9",
                        None, wire.long(5), 0.1, 1, wire.string(b"t"), 0, 3, None,
                        wire.string(b"x.T"), [])  # fmt: skip
-    columns = Columns(wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"t"), 1, 7, 5)
-    columns.add(trail(7, "e10", started_ms=5))
+    made = trail(7, "e10", started_ms=5)
+    columns = Columns(wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"t"), 1, 7, 5,
+                      made.clock)  # fmt: skip
+    columns.add(made)
     value = batch_value(frame_header(7), [plain], [columns.body()])
     batch = AuditBatch.model_validate(fastavro.schemaless_reader(io.BytesIO(value[5:]), SCHEMA))
     assert [e.decision_id for e in events_of(batch)] == ["fraud/e9", "fraud/e10"]
