@@ -6,7 +6,7 @@ throughput. So in at-least-once mode the events of every handling that ends in o
 the event loop are gathered per partition of the audit topic (the partition their
 correlation id, or run id, hashes to, as the producer would place it) and written as one
 `AuditBatch` each, at the end of the turn, or sooner when one grows large. Plain decisions
-(plain.py) go in columns instead, one `PlainDecisions` per partition read, placed by that
+(plain.py) go in columns instead, one `PlainColumns` per partition read, placed by that
 partition (`topic/partition/` hashes to it): no hash per event, which costs more than the
 rest of a plain decision. Each handling's record waits for that write (`Outbox.hold`), so
 its offset commits only once its audit is acknowledged, as with its own outputs.
@@ -39,10 +39,11 @@ MAX_BYTES = 512 * 1024  # well under the broker's default record limit of 1 MiB
 _Columns = tuple[str, Columns, "_Open", bytes]  # agent name, columns, their batch, its key
 
 
-def batch_value(frame: bytes, bodies: list[bytes], groups: list[bytes] | None = None) -> bytes:
-    """An `AuditBatch` in wire format: its events' Avro bodies, and its `PlainDecisions`'."""
+def batch_value(frame: bytes, bodies: list[bytes], columns: list[bytes] | None = None) -> bytes:
+    """An `AuditBatch` in wire format: its events' Avro bodies, no `PlainDecisions` (the
+    format before columns), and its `PlainColumns`' bodies."""
     parts = [frame]
-    for items in (bodies, groups):
+    for items in (bodies, None, columns):
         if items:  # (an empty array is its end alone)
             parts.append(wire.long(len(items)))
             parts += items
@@ -107,7 +108,7 @@ class Batches:
         topic, partition = job.assignment.partition
         columns = found.columns[job.assignment] = Columns(
             self._agent(call.agent), wire.string(topic.encode()), partition,
-            job.message.offset(), trail.started_ms, trail.clock,
+            job.message.offset(), trail.started_ms, trail.clock, trail,
         )  # fmt: skip
         known = self._columns[job.assignment] = (name, columns, found, key)
         return known

@@ -105,7 +105,8 @@ class PlainDecision(Record, avsc=None):
 
 
 class PlainDecisions(Record, avsc=None):
-    """Decisions that did nothing but publish, in columns (`plain.py` reads and writes them)."""
+    """Decisions that did nothing but publish, row by row: what the audit wrote before
+    `PlainColumns` (`expand.py` still reads them)."""
 
     agent: str
     agent_version: str
@@ -117,9 +118,46 @@ class PlainDecisions(Record, avsc=None):
     rows: list[PlainDecision]
 
 
+class PlainLineage(Record, avsc=None):
+    correlation_id: str | None = None  # None: the event_id
+    causation_id: str | None = None
+    run_id: str | None = None
+
+
+class PlainOdd(Record, avsc=None):
+    row: int
+    attempt: int
+    type: int
+    outputs: list[PlainOutput]
+
+
+class PlainColumns(Record, avsc=None):
+    """Plain decisions by column (`plain.py` writes them, `expand.py` reads them)."""
+
+    agent: str
+    agent_version: str
+    topic: str
+    partition: int
+    names: list[str]
+    type: int
+    output_topic: int
+    output_type: int
+    offset: int
+    at_ms: int
+    clock: float
+    offset_deltas: list[int]
+    event_ids: list[str]
+    lineage: list[PlainLineage]
+    began: list[float]
+    ended: list[float]
+    output_ids: list[str]
+    odd: list[PlainOdd]
+
+
 class AuditBatch(Record, avsc=SCHEMAS / "AuditBatch.avsc"):
     events: list[AuditEvent] = Field(default_factory=list)
-    plain: list[PlainDecisions] = Field(default_factory=list)
+    plain: list[PlainDecisions] = Field(default_factory=list)  # written before `columns`
+    columns: list[PlainColumns] = Field(default_factory=list)
 
 
 class AuditBlob(Record, avsc=SCHEMAS / "AuditBlob.avsc"):

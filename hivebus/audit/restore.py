@@ -17,7 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from hivebus.audit.plain import events_of
+from hivebus.audit.expand import events_of
 from hivebus.audit.records import AuditBatch, AuditBlob, AuditEvent
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.store import AuditStore

@@ -17,8 +17,8 @@ from pydantic import Field
 
 from hivebus import Agent, Audit, Context, Publisher, Retry
 from hivebus.audit import AuditBatch, AuditBlob, AuditEvent
-from hivebus.audit.plain import events_of
-from hivebus.audit.records import PlainDecision, PlainDecisions
+from hivebus.audit.expand import events_of
+from hivebus.audit.records import PlainColumns, PlainDecision, PlainDecisions, PlainLineage
 from hivebus.audit.restore import restore
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.store import AuditStore
@@ -248,74 +248,101 @@ async def test_the_seed_example_is_audited_in_causal_order_and_traced_across_age
 
 # The audit's own contract evolves under the registry's rules.
 
-AUDIT_V2_NOTE = {"name": "note", "type": ["null", "string"], "default": None,
-                 "doc": "v2: a field the first version does not have"}  # fmt: skip
+AUDIT_V3_NOTE = {"name": "note", "type": ["null", "string"], "default": None,
+                 "doc": "v3: a field the earlier versions do not have"}  # fmt: skip
 
 
 async def test_the_audit_stays_readable_across_an_evolution_of_its_contract(
     stack: Endpoints, registry: SchemaRegistryClient, audit_topic: str, tmp_path: Path
 ) -> None:
-    # v0: the contract before plain decisions in columns; v1: the shipped one; v2: a note.
-    v0_schema = json.loads(AUDIT_V1.read_text())
-    v0_schema["fields"] = [f for f in v0_schema["fields"] if f["name"] != "plain"]
+    # v0: the contract before plain decisions; v1: with them row by row; v2: the shipped one
+    # (by column too); v3: the shipped one and a note.
+    shipped = json.loads(AUDIT_V1.read_text())
+    v1_schema = {**shipped, "fields": [f for f in shipped["fields"] if f["name"] != "columns"]}
+    v0_schema = {**shipped, "fields": [f for f in v1_schema["fields"] if f["name"] != "plain"]}
     (tmp_path / "AuditBatch.v0.avsc").write_text(json.dumps(v0_schema))
+    (tmp_path / "AuditBatch.v1.avsc").write_text(json.dumps(v1_schema))
     schema = json.loads(AUDIT_V1.read_text())
-    schema["fields"][0]["type"]["items"]["fields"].append(AUDIT_V2_NOTE)
-    (tmp_path / "AuditBatch.v2.avsc").write_text(json.dumps(schema))
+    schema["fields"][0]["type"]["items"]["fields"].append(AUDIT_V3_NOTE)
+    (tmp_path / "AuditBatch.v3.avsc").write_text(json.dumps(schema))
 
     class AuditBatchV0(Record, avsc=tmp_path / "AuditBatch.v0.avsc"):
         events: list[AuditEvent] = Field(default_factory=list)
 
-    class AuditEventV2(AuditEvent, avsc=None):
+    class AuditBatchV1(Record, avsc=tmp_path / "AuditBatch.v1.avsc"):
+        events: list[AuditEvent] = Field(default_factory=list)
+        plain: list[PlainDecisions] = Field(default_factory=list)
+
+    class AuditEventV3(AuditEvent, avsc=None):
         note: str | None = None
 
-    class AuditBatchV2(Record, avsc=tmp_path / "AuditBatch.v2.avsc"):
-        events: list[AuditEventV2] = Field(default_factory=list)
+    class AuditBatchV3(Record, avsc=tmp_path / "AuditBatch.v3.avsc"):
+        events: list[AuditEventV3] = Field(default_factory=list)
         plain: list[PlainDecisions] = Field(default_factory=list)
+        columns: list[PlainColumns] = Field(default_factory=list)
 
     subject = f"{audit_topic}-value"
     serde = Serde(registry)
     registry.set_compatibility(subject, "BACKWARD")
-    v0_id = registry.register_schema(subject, Schema(AuditBatchV0.contract().schema_str, "AVRO"))
+    ids = [registry.register_schema(subject, Schema(model.contract().schema_str, "AVRO"))
+           for model in (AuditBatchV0, AuditBatchV1)]  # fmt: skip
     v0 = await serde.encoder_async(audit_topic, AuditBatchV0)
-    v1 = await serde.encoder_async(audit_topic, AuditBatch)  # the shipped contract
-    v2_id = registry.register_schema(subject, Schema(AuditBatchV2.contract().schema_str, "AVRO"))
-    assert len({v0_id, v1.schema_id, v2_id}) == 3 and v0.schema_id == v0_id
-    assert registry.get_latest_version(subject).version == 3
-    v2 = await serde.encoder_async(audit_topic, AuditBatchV2)
-    assert v2.schema_id == v2_id
+    v1 = await serde.encoder_async(audit_topic, AuditBatchV1)
+    v2 = await serde.encoder_async(audit_topic, AuditBatch)  # the shipped contract
+    ids += [
+        v2.schema_id,
+        registry.register_schema(subject, Schema(AuditBatchV3.contract().schema_str, "AVRO")),
+    ]
+    assert len(set(ids)) == 4 and [v0.schema_id, v1.schema_id] == ids[:2]
+    assert registry.get_latest_version(subject).version == 4
+    v3 = await serde.encoder_async(audit_topic, AuditBatchV3)
+    assert v3.schema_id == ids[3]
     old = AuditEvent(
         kind="decision", decision_id="a/1", seq=0, agent="a", agent_version="1",
         correlation_id="c-evolves", at_ms=1, duration_ms=1.0, outcome="ok",
     )  # fmt: skip
     older = AuditEvent(**{**old.model_dump(), "decision_id": "a/0"})
-    new = AuditEventV2(**{**old.model_dump(), "decision_id": "a/2", "note": "from v2"})
-    plain = PlainDecisions(
+    shipped_event = AuditEvent(**{**old.model_dump(), "decision_id": "a/2"})
+    new = AuditEventV3(**{**old.model_dump(), "decision_id": "a/3", "note": "from v3"})
+    rows = PlainDecisions(
         agent="a", agent_version="1", topic="t", partition=0, names=["x.T"], offset=5,
-        at_ms=1, rows=[PlainDecision(offset_delta=0, event_id="3", correlation_id="c-evolves",
+        at_ms=1, rows=[PlainDecision(offset_delta=0, event_id="4", correlation_id="c-evolves",
                                      at_delta_ms=0, duration_ms=0.5, attempt=1, type=0,
                                      outputs=[])],
+    )  # fmt: skip
+    columns = PlainColumns(
+        agent="a", agent_version="1", topic="t", partition=1, names=["x.T", "u", "x.U"], type=0,
+        output_topic=1, output_type=2, offset=9, at_ms=1, clock=100.0, offset_deltas=[0],
+        event_ids=["5"], lineage=[PlainLineage(correlation_id="c-evolves")], began=[100.5],
+        ended=[100.75], output_ids=["o5"], odd=[],
     )  # fmt: skip
     headers, producer = HeaderBuilder("hivebus://tests"), Producer(connection_settings("producer"))
     batches = (
         (v0, AuditBatchV0(events=[older])),
-        (v1, AuditBatch(events=[old], plain=[plain])),
-        (v2, AuditBatchV2(events=[new])),
+        (v1, AuditBatchV1(events=[old], plain=[rows])),
+        (v2, AuditBatch(events=[shipped_event], columns=[columns])),
+        (v3, AuditBatchV3(events=[new])),
     )
-    for encoder, batch in batches:  # into one log, as three writers would
+    for encoder, batch in batches:  # into one log, as four writers would
         built, _ = headers.build(batch.fullname, correlation_id="c-evolves")
         producer.produce(audit_topic, encoder.encode(batch), key="c-evolves", headers=built)
     assert producer.flush(30) == 0
 
-    store = await projected(audit_topic, lambda s: len(s.events(correlation_id="c-evolves")) == 4)
+    store = await projected(audit_topic, lambda s: len(s.events(correlation_id="c-evolves")) == 6)
     read = {e.decision_id: e for e in store.events(correlation_id="c-evolves")}
-    assert set(read) == {"a/0", "a/1", "a/2", "a/3"}  # every version through the shipped reader
-    assert read["a/3"].input is not None and read["a/3"].input.offset == 5
+    assert set(read) == {f"a/{n}" for n in range(6)}  # every version through the shipped reader
+    assert read["a/4"].input is not None and read["a/4"].input.offset == 5
+    by_column = read["a/5"]
+    assert by_column.input is not None and (by_column.input.partition, by_column.input.offset) == (
+        1, 9)  # fmt: skip
+    assert (by_column.at_ms, by_column.duration_ms) == (501, 250.0)
+    assert [(o.topic, o.event_id, o.type) for o in by_column.outputs] == [("u", "o5", "x.U")]
     values = [v for _, _, _, v in raw_records(audit_topic)]
-    assert {int.from_bytes(v[1:5], "big") for v in values} == {v0_id, v1.schema_id, v2_id}
-    as_v2 = [e for v in values for e in events_of(Serde(registry).decode(v, AuditBatchV2))]
-    assert sorted((e.decision_id, getattr(e, "note", None)) for e in as_v2) == [
-        ("a/0", None), ("a/1", None), ("a/2", "from v2"), ("a/3", None)
+    assert {int.from_bytes(v[1:5], "big") for v in values} == set(ids)
+    as_v3 = [e for v in values for e in events_of(Serde(registry).decode(v, AuditBatchV3))]
+    assert sorted((e.decision_id, getattr(e, "note", None)) for e in as_v3) == [
+        ("a/0", None), ("a/1", None), ("a/2", None), ("a/3", "from v3"), ("a/4", None),
+        ("a/5", None),
     ]  # fmt: skip
     # An incompatible change is refused by the registry: the audit cannot be broken silently.
     broken = json.loads(AUDIT_V1.read_text())
@@ -401,8 +428,8 @@ async def test_plain_decisions_go_in_columns_one_per_record_handled(
     placed: dict[tuple[str, int], set[int]] = {}
     for partition, _, _, value in raw_records(audit_topic):
         batch = Serde(registry_client()).decode(value, AuditBatch)
-        assert batch.events == []
-        for group in batch.plain:
+        assert batch.events == [] and batch.plain == []
+        for group in batch.columns:
             placed.setdefault((group.topic, group.partition), set()).add(partition)
     assert set(placed) == {(source, p) for p, _ in inputs.values()}
     assert all(len(on) == 1 for on in placed.values())

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hivebus import Agent, Audit, Context, Retry
-from hivebus.audit.plain import events_of
+from hivebus.audit.expand import events_of
 from hivebus.audit.records import AuditBatch, AuditEvent
 from hivebus.llm import LLM, LLMRequestError
 from hivebus.llm.provider import ChatRequest, Reply

@@ -1,5 +1,5 @@
-"""Plain decisions in columns read back, through fastavro and the .avsc, as the decisions
-they stand for."""
+"""Plain decisions by column read back, through fastavro and the .avsc, as the decisions
+they stand for; and the row-by-row format written before columns still reads."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ import pytest
 
 from hivebus.audit import wire
 from hivebus.audit.batches import batch_value
-from hivebus.audit.plain import Columns, causation_of, events_of, expand
-from hivebus.audit.records import AuditBatch, PlainDecision, PlainDecisions
+from hivebus.audit.expand import events_of, expand_columns, expand_rows
+from hivebus.audit.plain import Columns, causation_of
+from hivebus.audit.records import (
+    AuditBatch,
+    PlainColumns,
+    PlainDecision,
+    PlainDecisions,
+    PlainLineage,
+    PlainOutput,
+)
 from hivebus.audit.trail import Trail
 from hivebus.contracts.wire import frame_header
 
@@ -28,9 +36,18 @@ class _Message:
         return self.at
 
 
-@dataclass
 class _Type:
+    """A contract's record: one class per name, as the real ones are."""
+
     fullname: str
+
+
+_CLASSES: dict[str, type[_Type]] = {}
+
+
+def record(name: str) -> _Type:
+    made = _CLASSES.get(name) or _CLASSES.setdefault(name, type(name, (_Type,), {"fullname": name}))
+    return made()
 
 
 @dataclass
@@ -62,7 +79,7 @@ def trail(offset: int, event_id: str, *, correlation: str | None = None,
     if causation is not None:
         headers.append(("ce_causationid", causation.encode()))
     call: Any = _Call(
-        _Job(_Message(offset), headers if with_headers else None), _Type(type), attempt
+        _Job(_Message(offset), headers if with_headers else None), record(type), attempt
     )
     cause = event_id.encode()
     correlated = correlation.encode() if correlation else cause
@@ -70,13 +87,13 @@ def trail(offset: int, event_id: str, *, correlation: str | None = None,
     made = Trail(call, lineage)
     made.clock = 10.0 + (started_ms - 1_000) / 1000  # `read`'s columns began at 1_000, 10.0
     made.ended = made.clock + took_s
-    made.outputs = [(t, i.encode(), _Type(n), attempt) for t, i, n in outputs]  # type: ignore[misc]
+    made.outputs = [(t, i.encode(), record(n), attempt) for t, i, n in outputs]  # type: ignore[misc]
     return made
 
 
 def read(trails: list[Trail]) -> AuditBatch:
     agent, topic = wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"transactions.card")
-    columns = Columns(agent, topic, 4, trails[0].call.job.message.offset(), 1_000, 10.0)
+    columns = Columns(agent, topic, 4, trails[0].call.job.message.offset(), 1_000, 10.0, trails[0])
     for made in trails:
         columns.add(made)
     value = batch_value(frame_header(7), [], [columns.body()])
@@ -126,23 +143,93 @@ def test_a_batch_holds_events_and_columns_side_by_side() -> None:
                        wire.string(b"x.T"), [])  # fmt: skip
     made = trail(7, "e10", started_ms=5)
     columns = Columns(wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"t"), 1, 7, 5,
-                      made.clock)  # fmt: skip
+                      made.clock, made)  # fmt: skip
     columns.add(made)
     value = batch_value(frame_header(7), [plain], [columns.body()])
     batch = AuditBatch.model_validate(fastavro.schemaless_reader(io.BytesIO(value[5:]), SCHEMA))
     assert [e.decision_id for e in events_of(batch)] == ["fraud/e9", "fraud/e10"]
     empty = batch_value(frame_header(7), [])
-    assert fastavro.schemaless_reader(io.BytesIO(empty[5:]), SCHEMA) == {"events": [], "plain": []}
+    assert fastavro.schemaless_reader(io.BytesIO(empty[5:]), SCHEMA) == {
+        "events": [], "plain": [], "columns": []
+    }  # fmt: skip
 
 
-def test_a_row_naming_a_missing_name_is_an_error_not_a_wrong_decision() -> None:
-    group = PlainDecisions(
+def test_when_the_first_row_published_nothing_the_rows_that_did_are_odd() -> None:
+    trails = [
+        trail(1, "f1"),
+        trail(2, "f2", outputs=(("alerts", "o1", "x.Alert"),)),
+        trail(3, "f3"),
+    ]
+    events = events_of(read(trails))
+    assert [(e.input.offset if e.input else None, [o.event_id for o in e.outputs])
+            for e in events] == [(1, []), (2, ["o1"]), (3, [])]  # fmt: skip
+
+
+def test_ids_and_offsets_past_the_small_tables_are_encoded_in_full() -> None:
+    long_id = "x" * 5000  # lengths of 4096 or more, offsets jumping back and far ahead
+    trails = [
+        trail(10, long_id, outputs=(("t", "o" * 4100, "x.T"),)),
+        trail(3, "back", outputs=(("t", "o2", "x.T"),)),
+        trail(3 + 2**33, "far", outputs=(("t", "o3", "x.T"),)),
+    ]  # fmt: skip
+    events = events_of(read(trails))
+    assert [(e.input.offset if e.input else None, e.input.event_id if e.input else None,
+             [len(o.event_id) for o in e.outputs]) for e in events] == [
+        (10, long_id, [4100]), (3, "back", [2]), (3 + 2**33, "far", [2])
+    ]  # fmt: skip
+
+
+def test_the_row_by_row_format_of_older_logs_still_reads() -> None:
+    rows = PlainDecisions(
+        agent="fraud", agent_version="1", topic="t", partition=2, names=["x.T", "out", "x.O"],
+        offset=40, at_ms=7_000, rows=[
+            PlainDecision(offset_delta=0, event_id="e1", at_delta_ms=0, duration_ms=1.5,
+                          attempt=1, type=0, outputs=[PlainOutput(topic=1, event_id="o1", type=2)]),
+            PlainDecision(offset_delta=2, event_id="e2", correlation_id="root", at_delta_ms=4,
+                          duration_ms=0.5, attempt=2, type=0, outputs=[]),
+        ],
+    )  # fmt: skip
+    out = io.BytesIO()  # (the shipped schema still holds the old field)
+    fastavro.schemaless_writer(out, SCHEMA, AuditBatch(plain=[rows]).model_dump())
+    out.seek(0)
+    batch = AuditBatch.model_validate(fastavro.schemaless_reader(out, SCHEMA))
+    got = [(e.decision_id, e.correlation_id, e.at_ms, e.duration_ms, e.attempt,
+            e.input.offset if e.input else None, [(o.topic, o.type) for o in e.outputs])
+           for e in events_of(batch)]  # fmt: skip
+    assert got == [
+        ("fraud/e1", "e1", 7_000, 1.5, 1, 40, [("out", "x.O")]),
+        ("fraud/e2", "root", 7_004, 0.5, 2, 42, []),
+    ]
+
+
+def test_a_position_past_the_names_is_an_error_not_a_wrong_decision() -> None:
+    rows = PlainDecisions(
         agent="fraud", agent_version="1", topic="t", partition=0, names=["x.T"], offset=0,
         at_ms=0, rows=[PlainDecision(offset_delta=0, event_id="e", at_delta_ms=0,
                                      duration_ms=0.0, attempt=1, type=3, outputs=[])],
     )  # fmt: skip
     with pytest.raises(ValueError, match="past their 1 names"):
-        expand(group)
+        expand_rows(rows)
+    columns = _columns(type=3)
+    with pytest.raises(ValueError, match="past their 1 names"):
+        expand_columns(columns)
+
+
+def test_columns_that_disagree_are_an_error_not_wrong_decisions() -> None:
+    with pytest.raises(ValueError, match="unequal lengths"):
+        expand_columns(_columns(began=[]))
+    with pytest.raises(ValueError, match="2 output ids for 1 rows"):
+        expand_columns(_columns(output_topic=0, output_ids=["o1", "o2"]))
+
+
+def _columns(**changes: Any) -> PlainColumns:
+    fields: dict[str, Any] = dict(
+        agent="fraud", agent_version="1", topic="t", partition=0, names=["x.T"], type=0,
+        output_topic=-1, output_type=0, offset=0, at_ms=0, clock=1.0, offset_deltas=[0],
+        event_ids=["e"], lineage=[PlainLineage()], began=[1.0], ended=[1.0], output_ids=[],
+        odd=[],
+    )  # fmt: skip
+    return PlainColumns(**{**fields, **changes})
 
 
 def test_the_causation_is_found_where_hivebus_puts_it_and_anywhere_else() -> None:

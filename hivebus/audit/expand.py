@@ -1,0 +1,114 @@
+"""Plain decisions read back as the `AuditEvent`s they stand for.
+
+The audit writes the decisions of plain handlings compactly (plain.py): by column now
+(`PlainColumns`), row by row before that (`PlainDecisions`, still in older logs). A reader
+wants decisions, whichever way they were written; `events_of` gives every event a batch
+holds, so the store, `history` and `replay` never see the difference.
+"""
+
+from __future__ import annotations
+
+from hivebus.audit.records import (
+    DECISION,
+    AuditBatch,
+    AuditEvent,
+    InputRef,
+    OutputRef,
+    PlainColumns,
+    PlainDecisions,
+    PlainOdd,
+)
+
+OK = "ok"
+
+
+def events_of(batch: AuditBatch) -> list[AuditEvent]:
+    """Every event `batch` holds: its events, then its plain decisions."""
+    if not batch.plain and not batch.columns:
+        return batch.events
+    return [
+        *batch.events,
+        *(event for rows in batch.plain for event in expand_rows(rows)),
+        *(event for columns in batch.columns for event in expand_columns(columns)),
+    ]
+
+
+def expand_columns(group: PlainColumns) -> list[AuditEvent]:
+    """The decisions `group`'s columns stand for; a malformed group is a `ValueError`."""
+    names, count = group.names, len(group.offset_deltas)
+    per_row = (group.event_ids, group.lineage, group.began, group.ended)
+    if any(len(column) != count for column in per_row):
+        raise ValueError(f"plain decisions of {group.agent}: columns of unequal lengths")
+    odd: dict[int, PlainOdd] = {item.row: item for item in group.odd}
+    shared = count - len(odd)
+    if group.output_topic >= 0 and len(group.output_ids) != shared:
+        raise ValueError(
+            f"plain decisions of {group.agent}: {len(group.output_ids)} output ids for "
+            f"{shared} rows"
+        )  # fmt: skip
+    outputs = iter(group.output_ids)
+    events, offset = [], group.offset
+    try:
+        for row in range(count):
+            offset += group.offset_deltas[row]
+            event_id, lineage, began = group.event_ids[row], group.lineage[row], group.began[row]
+            item = odd.get(row)
+            if item is None:
+                attempt, type_name = 1, names[group.type]
+                refs = [] if group.output_topic < 0 else [OutputRef(
+                    topic=names[group.output_topic], event_id=next(outputs),
+                    type=names[group.output_type],
+                )]  # fmt: skip
+            else:
+                attempt, type_name = item.attempt, names[item.type]
+                refs = [
+                    OutputRef(topic=names[out.topic], event_id=out.event_id, type=names[out.type])
+                    for out in item.outputs
+                ]
+            correlation = lineage.correlation_id
+            events.append(AuditEvent(
+                kind=DECISION, decision_id=f"{group.agent}/{event_id}", seq=0,
+                agent=group.agent, agent_version=group.agent_version,
+                correlation_id=event_id if correlation is None else correlation,
+                run_id=lineage.run_id,
+                at_ms=group.at_ms + round(1000 * (began - group.clock)),
+                duration_ms=1000 * (group.ended[row] - began), outcome=OK,
+                attempt=attempt, outputs=refs,
+                input=InputRef(topic=group.topic, partition=group.partition, offset=offset,
+                               event_id=event_id, causation_id=lineage.causation_id,
+                               type=type_name),
+            ))  # fmt: skip
+    except IndexError:
+        raise ValueError(
+            f"plain decisions of {group.agent} name a position past their {len(names)} names"
+        ) from None
+    return events
+
+
+def expand_rows(group: PlainDecisions) -> list[AuditEvent]:
+    """The decisions `group`'s rows stand for (the audit's format before `PlainColumns`)."""
+    names, events = group.names, []
+    offset = group.offset
+    try:
+        for row in group.rows:
+            offset += row.offset_delta
+            outputs = [
+                OutputRef(topic=names[out.topic], event_id=out.event_id, type=names[out.type])
+                for out in row.outputs
+            ]
+            events.append(AuditEvent(
+                kind=DECISION, decision_id=f"{group.agent}/{row.event_id}", seq=0,
+                agent=group.agent, agent_version=group.agent_version,
+                correlation_id=row.event_id if row.correlation_id is None else row.correlation_id,
+                run_id=row.run_id,
+                at_ms=group.at_ms + row.at_delta_ms, duration_ms=row.duration_ms, outcome=OK,
+                attempt=row.attempt, outputs=outputs,
+                input=InputRef(topic=group.topic, partition=group.partition, offset=offset,
+                               event_id=row.event_id, causation_id=row.causation_id,
+                               type=names[row.type]),
+            ))  # fmt: skip
+    except IndexError:
+        raise ValueError(
+            f"plain decisions of {group.agent} name a position past their {len(names)} names"
+        ) from None
+    return events
