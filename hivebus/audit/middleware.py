@@ -103,15 +103,11 @@ class Audit:
         writer = bound[1] if bound is not None and bound[0] is call.outbox else self._bind(call)
         if writer is None:
             return call_next(call)
+        columns = writer.fast
+        if columns is None or call.handler.is_async:
+            return self._audit(writer, call, call_next)
+        # The commonest handling, kept short: a plain `def`, every record audited.
         lineage = call.job.raw_lineage()
-        sample = writer.sample
-        if sample < 1.0 and (
-            sample <= 0.0
-            or (not isinstance(call.event, RunRequest) and not kept(lineage[1], sample))
-        ):  # (a run's tree is known only once its journal is: sampled when written)
-            return call_next(call)
-        if call.handler.is_async:
-            return self._audited(writer, Trail(call, lineage), call_next)
         trail = writer.spare
         if trail is None or trail.outputs or trail.seen:  # (heard of after it was put back)
             trail = Trail(call, lineage)
@@ -123,27 +119,52 @@ class Audit:
             handled = call_next(call)
         finally:
             OBSERVER.reset(token)
-        if handled is DONE and writer.ready:
+        if handled is not DONE:
+            return self._finish(writer, trail, handled)
+        if trail.journal is None and not trail.seen and not call.job.dead:
+            trail.ended = perf_counter()
             try:
-                plain = writer.plain
-                if (
-                    plain is not None
-                    and trail.journal is None
-                    and not trail.seen
-                    and not call.job.dead
-                ):  # `writer.write`'s fast path, one call less
-                    trail.ended = perf_counter()
-                    plain.add_plain(trail)
-                    trail.outputs.clear()  # what the columns needed is in them now
-                    writer.spare = trail
-                else:
-                    writer.write(trail)
+                columns.add_plain(trail)
             except Fenced:
                 raise
             except Exception:
                 _failed(call)
+                return DONE
+            trail.outputs.clear()  # what the columns needed is in them now
+            writer.spare = trail
+            return DONE
+        self._write_now(writer, trail)
+        return DONE
+
+    def _audit(self, writer: Writer, call: Call, call_next: Next) -> Awaitable[None]:
+        """Any handling: sampled, `async def`, or before the writer is ready."""
+        lineage = call.job.raw_lineage()
+        sample = writer.sample
+        if sample < 1.0 and (
+            sample <= 0.0
+            or (not isinstance(call.event, RunRequest) and not kept(lineage[1], sample))
+        ):  # (a run's tree is known only once its journal is: sampled when written)
+            return call_next(call)
+        trail = Trail(call, lineage)
+        if call.handler.is_async:
+            return self._audited(writer, trail, call_next)
+        token = OBSERVER.set(trail)
+        try:
+            handled = call_next(call)
+        finally:
+            OBSERVER.reset(token)
+        if handled is DONE and writer.ready:
+            self._write_now(writer, trail)
             return DONE
         return self._finish(writer, trail, handled)
+
+    def _write_now(self, writer: Writer, trail: Trail) -> None:
+        try:
+            writer.write(trail)
+        except Fenced:
+            raise
+        except Exception:
+            _failed(trail.call)
 
     async def _audited(self, writer: Writer, trail: Trail, call_next: Next) -> None:
         token = OBSERVER.set(trail)

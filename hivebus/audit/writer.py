@@ -102,6 +102,9 @@ class Writer:
         # Where a plain handling's decision goes, when it goes in columns (at-least-once,
         # payloads by reference): `Audit` hands such decisions straight to it.
         self.plain: Batches | None = None
+        # The columns when every handling is audited and plain ones go in columns: then
+        # `Audit` writes a plain sync handling's decision itself, the shortest way.
+        self.fast: Batches | None = None
         # A plain sync handling's trail, once its decision is in columns: the next one's,
         # so the commonest handling allocates none (`Audit`).
         self.spare: Trail | None = None
@@ -130,6 +133,7 @@ class Writer:
             self.plain = None if self._payloads else self._batches
         self._events = events
         self.ready = True
+        self.fast = self.plain if self.sample >= 1.0 else None
 
     async def _encoder(self, topic: str, model: type[AuditBatch] | type[AuditBlob]) -> Encoder:
         for attempt in range(1_000_000):
