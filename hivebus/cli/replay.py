@@ -19,7 +19,7 @@ from hivebus.kafka.connection import connection
 from hivebus.replay import ReplayOptions, ShadowNames, parse_time, replay, summary
 from hivebus.replay.catchup import check_from_earliest, run_catching_up
 from hivebus.replay.cleanup import drop_shadow
-from hivebus.replay.session import LLM_MODES
+from hivebus.replay.session import LLM_MODES, TOOL_MODES
 from hivebus.runtime import Worker
 from hivebus.runtime.loader import load_agents
 from hivebus.runtime.worker import tune_gc
@@ -70,6 +70,10 @@ def register(commands: Any) -> None:
     add("--llm", choices=LLM_MODES, default="live",
         help="live: the new version calls the configured model; record: each LLM call is "
         "answered with the response the audit recorded for its input (default: live)")  # fmt: skip
+    add("--tools", choices=TOOL_MODES, default="live",
+        help="live: the new version's steps (ctx.step: tool calls) run; record: each step "
+        "returns the result the audit recorded for its input, and its function is not "
+        "called (default: live)")  # fmt: skip
     add("--json", metavar="FILE", help="write the full report as JSON ('-': stdout)")
     add("--show", type=int, default=20, metavar="N",
         help="print up to N differences (default 20)")  # fmt: skip
@@ -119,7 +123,8 @@ def _replay(args: argparse.Namespace) -> int:
         agent=args.agent, spec=args.spec,
         start_ms=parse_time(args.start, option="--from"),
         end_ms=parse_time(args.end, option="--to") if args.end else None,
-        llm=args.llm, replay_id=args.replay_id, drop_shadow=args.drop_shadow,
+        llm=args.llm, tools=args.tools, replay_id=args.replay_id,
+        drop_shadow=args.drop_shadow,
     )  # fmt: skip
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
     report = asyncio.run(replay(options))

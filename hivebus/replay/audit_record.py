@@ -1,17 +1,20 @@
-"""Recorded LLM answers from the audit (`hivebus.audit`), for `hivebus replay --llm record`.
+"""Recorded LLM answers and step results from the audit (`hivebus.audit`), for `hivebus
+replay --llm record` and `--tools record`.
 
 An audited agent (`Agent(middleware=[Audit()])`, with its default `content=True`) writes one
-`llm` audit event per call, in the decision `<agent>/<input id>`, with the reply by reference
-to a blob. Those are read from the audit topics (from the replay's start, less the clock
-slack, to their ends) into an in-memory `AuditStore`; a call's index is its place among the
-handling's LLM calls in time order, retries included. A reply is served as the audit kept it:
-scrubbed of the input's sensitive values, and cut if it was longer than the blob limit.
+`llm` audit event per call and one `step` event per step, in the decision `<agent>/<input
+id>`, with the reply by reference to a blob and the step's result as JSON (inline, or in a
+blob when large). Those are read from the audit topics (from the replay's start, less the
+clock slack, to their ends) into an in-memory `AuditStore`; a call's index is its place among
+the handling's LLM calls in time order, retries included, and a step's among the handling's
+steps of its name, alike. Both are served as the audit kept them: scrubbed of the input's
+sensitive values, and a reply cut if it was longer than the blob limit.
 """
 
 from __future__ import annotations
 
 from hivebus.audit.blobs import digest_of
-from hivebus.audit.records import LLM
+from hivebus.audit.records import LLM, STEP
 from hivebus.audit.restore import restore
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.store import AuditStore
@@ -20,7 +23,8 @@ from hivebus.errors import ConfigError
 from hivebus.kafka.admin import admin_client
 from hivebus.replay.outputs import CLOCK_SLACK_MS
 from hivebus.replay.ranges import partitions_of, ranges_between
-from hivebus.replay.recorded import NotRecorded, RecordedCalls, RecordedReply
+from hivebus.replay.recorded import NotRecorded, RecordedReply
+from hivebus.replay.recorded_steps import RecordedStep
 
 
 class AuditCalls:
@@ -62,16 +66,57 @@ class AuditCalls:
         return replies
 
 
-def audit_calls(agent: str, start_ms: int | None, timeout_s: float) -> RecordedCalls:
-    """The LLM calls the audit recorded for `agent` from `start_ms` on (the whole audit
-    without a start)."""
+class AuditSteps:
+    """`RecordedSteps` over the audit's events and blobs."""
+
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+        self._steps: dict[str, dict[str, list[RecordedStep]]] = {}
+
+    def lookup(self, agent: str, input_id: str, name: str, index: int) -> RecordedStep | None:
+        decision = f"{agent}/{input_id}"
+        steps = self._steps.get(decision)
+        if steps is None:
+            steps = self._steps[decision] = self._results(decision)
+        found = steps.get(name, [])
+        return found[index] if index < len(found) else None
+
+    def _results(self, decision: str) -> dict[str, list[RecordedStep]]:
+        events = [e for e in self._store.events(decision_ids=[decision]) if e.kind == STEP]
+        events.sort(key=lambda e: (e.attempt, e.seq))
+        results: dict[str, list[RecordedStep]] = {}
+        for event in events:
+            step = event.step
+            if step is None:
+                continue
+            if event.outcome != "ok":
+                error = event.error
+                failed = RecordedStep(None, error.message if error else "it failed",
+                                      error.type if error else None)  # fmt: skip
+                results.setdefault(step.name, []).append(failed)
+                continue
+            text = step.result
+            if text is None and step.result_ref:
+                text = self._store.blob(digest_of(step.result_ref))
+                if text is None:
+                    raise NotRecorded(
+                        f"the audit of {decision} kept no result of its step {step.name!r} "
+                        "(the blob is past its retention)"
+                    )
+            results.setdefault(step.name, []).append(RecordedStep(text))
+        return results
+
+
+def audit_record(agent: str, start_ms: int | None, timeout_s: float, needs: str) -> AuditStore:
+    """What the audit recorded for `agent` from `start_ms` on (the whole audit without a
+    start); `needs` names what wants it, for the error when there is nothing."""
     settings = AuditSettings.from_env()
     admin = admin_client()
     topics = [settings.topic, settings.blob_topic]
     partitions = partitions_of(admin, topics, timeout_s)
     if not any(topic == settings.topic for topic, _ in partitions):
         raise ConfigError(
-            f"recorded LLM responses need the audit enabled on {agent}: there is no "
+            f"{needs} need the audit enabled on {agent}: there is no "
             f"{settings.topic} topic (Agent(middleware=[Audit()]), docs/history.md)"
         )
     store = AuditStore()
@@ -82,7 +127,7 @@ def audit_calls(agent: str, start_ms: int | None, timeout_s: float) -> RecordedC
     restore(store, Serde(registry_client()), settings, timeout_s=max(timeout_s, 120.0))
     if not any(stat.agent == agent for stat in store.agent_stats()):
         raise ConfigError(
-            f"recorded LLM responses need the audit enabled on {agent}: the audit has no "
+            f"{needs} need the audit enabled on {agent}: the audit has no "
             "decision of it in the range (Agent(middleware=[Audit()]), docs/history.md)"
         )
-    return AuditCalls(store)
+    return store

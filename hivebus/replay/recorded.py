@@ -19,6 +19,7 @@ from hivebus.llm.errors import LLMRequestError
 from hivebus.llm.provider import ChatRequest, Reply
 from hivebus.runtime.middleware import Call, Next
 from hivebus.runtime.middlewares import NonRetryableError
+from hivebus.runtime.step_source import STEP_SOURCE, StepSource
 
 
 @dataclass(frozen=True)
@@ -41,30 +42,46 @@ class RecordedCalls(Protocol):
 
 
 class NotRecorded(NonRetryableError):
-    """The new version made an LLM call the record does not have: retrying cannot help."""
+    """The new version made an LLM call or ran a step the record does not have: retrying
+    cannot help."""
 
 
 @dataclass
-class _Handling:
+class Handling:
+    """The replayed input being handled, and how many LLM calls and steps (by name) it has
+    made so far: the index of the next one in the record."""
+
     input_id: str
     calls: int = field(default=0)
+    steps: dict[str, int] = field(default_factory=dict)
 
 
-_HANDLING: ContextVar[_Handling | None] = ContextVar("hivebus_replay_handling", default=None)
+_HANDLING: ContextVar[Handling | None] = ContextVar("hivebus_replay_handling", default=None)
+
+
+def current_handling() -> Handling | None:
+    return _HANDLING.get()
 
 
 class MarkInput:
     """A middleware, outside all others, that says which input the calls made inside belong
-    to (a context variable; the tasks a handler starts inherit it)."""
+    to (a context variable; the tasks a handler starts inherit it), and serves the steps
+    from `steps` when given (`replay --tools record`)."""
+
+    def __init__(self, steps: StepSource | None = None) -> None:
+        self._steps = steps
 
     def __call__(self, call: Call, call_next: Next) -> Awaitable[None]:
         return self._marked(call, call_next)
 
     async def _marked(self, call: Call, call_next: Next) -> None:
-        token = _HANDLING.set(_Handling(call.job.lineage()[0]))
+        token = _HANDLING.set(Handling(call.job.lineage()[0]))
+        served = STEP_SOURCE.set(self._steps) if self._steps is not None else None
         try:
             await call_next(call)
         finally:
+            if served is not None:
+                STEP_SOURCE.reset(served)
             _HANDLING.reset(token)
 
 

@@ -29,6 +29,7 @@ class ReplayReport:
     unhandled_live: int = 0  # inputs of the range the live agent had not committed yet
     dropped: bool = False  # the shadow topics were deleted after the diff
     seconds: dict[str, float] = field(default_factory=dict)
+    tools: str = "live"  # live or record: the steps run, or served from the audit
 
     def inputs_by(self, outcome: str) -> list[InputRef]:
         return [item for item in self.inputs if item.outcome == outcome]
@@ -47,6 +48,7 @@ class ReplayReport:
             "from": show_time(self.start_ms) if self.start_ms is not None else None,
             "to": show_time(self.end_ms) if self.end_ms is not None else None,
             "llm": self.llm,
+            "tools": self.tools,
             "source_topics": self.topics,
             "inputs": {
                 "total": len(self.inputs),
@@ -86,7 +88,7 @@ def summary(report: ReplayReport, *, show: int = 20) -> str:
     counts = report.diff.counts
     lines = [
         f"replay {report.replay_id}: {report.agent} as {report.spec} (version {report.version}), "
-        f"LLM {report.llm}",
+        f"LLM {report.llm}, tools {report.tools}",
         f"  range      {show_time(report.start_ms)} .. {show_time(report.end_ms)} on "
         f"{', '.join(report.topics) or 'no topic'}",
         f"  inputs     {len(report.inputs):,}: {len(report.inputs_by('handled')):,} handled, "

@@ -14,7 +14,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from confluent_kafka.admin import AdminClient
 
@@ -31,6 +31,7 @@ from hivebus.replay.outputs import historical_outputs, output_of
 from hivebus.replay.progress import Progress
 from hivebus.replay.ranges import Range, partitions_of, ranges_between, subscribed_topics
 from hivebus.replay.recorded import RecordedCalls, RecordedProvider
+from hivebus.replay.recorded_steps import RecordedSteps, StepsFromRecord
 from hivebus.replay.report import ReplayReport
 from hivebus.replay.shadow import Produced
 from hivebus.replay.shadow_run import ShadowRun
@@ -38,7 +39,10 @@ from hivebus.runtime.agent import Agent
 from hivebus.runtime.directory import read_directory
 from hivebus.runtime.loader import load_agents
 
-LLM_MODES = ("live", "record")
+if TYPE_CHECKING:
+    from hivebus.audit.store import AuditStore
+
+LLM_MODES = TOOL_MODES = ("live", "record")
 SYSTEM_PREFIX = "hivebus."  # dead letters, the audit: written in the shadow, never diffed
 
 
@@ -49,6 +53,7 @@ class ReplayOptions:
     start_ms: int | None  # None: from the beginning
     end_ms: int | None = None  # None: up to the end as the replay starts
     llm: str = "live"
+    tools: str = "live"  # record: steps (tool calls) served from the audit, not run
     replay_id: str | None = None
     drop_shadow: bool = False
     timeout_s: float = 30.0
@@ -59,12 +64,18 @@ async def replay(
     *,
     out: TextIO | None = None,
     recorded: RecordedCalls | None = None,
+    recorded_steps: RecordedSteps | None = None,
 ) -> ReplayReport:
     """Run one replay and return its report; progress goes to `out` (stderr by default).
-    `recorded` answers LLM calls with `llm="record"` (by default: the audit's record)."""
+    `recorded` answers LLM calls with `llm="record"`, `recorded_steps` steps with
+    `tools="record"` (by default both come from the audit's record)."""
     out = out if out is not None else sys.stderr
     if options.llm not in LLM_MODES:
         raise ConfigError(f"--llm must be one of {', '.join(LLM_MODES)}, got {options.llm!r}")
+    if options.tools not in TOOL_MODES:
+        raise ConfigError(
+            f"--tools must be one of {', '.join(TOOL_MODES)}, got {options.tools!r}"
+        )  # fmt: skip
     start, end = options.start_ms, options.end_ms
     if start is not None and end is not None and end <= start:
         raise ConfigError("--to must be later than --from")
@@ -79,7 +90,7 @@ async def replay(
     clock = time.monotonic()
     await asyncio.to_thread(check_access, CLI_TIMEOUT_S)
     admin, serde = admin_client(), Serde(registry_client())
-    llm = await asyncio.to_thread(_llm, options, new, recorded)
+    llm, steps = await asyncio.to_thread(_served, options, new, recorded, recorded_steps)
     try:
         ranges, partition_counts = await asyncio.to_thread(_sources, admin, new, options)
         unhandled = await asyncio.to_thread(_unhandled_live, admin, options.agent, ranges)
@@ -96,7 +107,7 @@ async def replay(
     bar = Progress("  replaying", total, out=out)
     run = ShadowRun(
         new, names=names, serde=serde, admin=admin, llm=llm,
-        recorded=options.llm == "record", partitions=partition_counts,
+        recorded=options.llm == "record", steps=steps, partitions=partition_counts,
     )  # fmt: skip
     try:
         result = await run.run(
@@ -127,6 +138,7 @@ async def replay(
         names.replay_id, options.agent, options.spec, new.version, options.start_ms,
         options.end_ms, options.llm, ranges, result.inputs, diff,
         sorted(result.shadow_topics), result.outside, repeats, unhandled, seconds=seconds,
+        tools=options.tools,
     )  # fmt: skip
     if options.drop_shadow:
         await asyncio.to_thread(drop_shadow, admin, serde.registry, names)
@@ -174,15 +186,37 @@ def _unhandled_live(admin: AdminClient, group: str, ranges: list[Range]) -> int:
     )
 
 
-def _llm(options: ReplayOptions, new: Agent, recorded: RecordedCalls | None) -> LLM:
-    if options.llm == "live":
-        return LLM.from_env().for_agent(new.name)
-    if recorded is None:
-        from hivebus.replay.audit_record import audit_calls  # only `--llm record` needs it
+def _served(
+    options: ReplayOptions, new: Agent, recorded: RecordedCalls | None,
+    recorded_steps: RecordedSteps | None,
+) -> tuple[LLM, StepsFromRecord | None]:  # fmt: skip
+    """The LLM the new version calls, and what serves its steps (None: they run); the
+    audit's record is read once, when either comes from it."""
+    store: AuditStore | None = None
 
-        recorded = audit_calls(options.agent, options.start_ms, options.timeout_s)
-    provider = RecordedProvider(recorded, options.agent)
-    return LLM(provider, model=LLMSettings.from_env().model, agent=new.name)
+    def record() -> AuditStore:
+        nonlocal store
+        if store is None:
+            from hivebus.replay.audit_record import audit_record  # only `record` needs it
+
+            needs = "recorded LLM responses" if options.llm == "record" else "recorded steps"
+            store = audit_record(options.agent, options.start_ms, options.timeout_s, needs)
+        return store
+
+    if options.llm == "live":
+        llm = LLM.from_env().for_agent(new.name)
+    else:
+        from hivebus.replay.audit_record import AuditCalls
+
+        calls = recorded if recorded is not None else AuditCalls(record())
+        provider = RecordedProvider(calls, options.agent)
+        llm = LLM(provider, model=LLMSettings.from_env().model, agent=new.name)
+    if options.tools == "live":
+        return llm, None
+    from hivebus.replay.audit_record import AuditSteps
+
+    steps = recorded_steps if recorded_steps is not None else AuditSteps(record())
+    return llm, StepsFromRecord(steps, options.agent)
 
 
 def _decode(serde: Serde, produced: list[Produced]) -> dict[str, list[Output]]:

@@ -40,6 +40,7 @@ from hivebus.runtime.job import Job, JobState
 from hivebus.runtime.middleware import Middleware
 from hivebus.runtime.middlewares.standard import standard_chain
 from hivebus.runtime.offsets import PartitionOffsets
+from hivebus.runtime.step_source import StepSource
 from hivebus.runtime.views import close_all, start_all
 
 SHADOW_RETENTION_MS = str(7 * 24 * 3600 * 1000)  # a forgotten shadow topic empties itself
@@ -64,6 +65,7 @@ class ShadowRun:
         admin: AdminClient,
         llm: LLM,
         recorded: bool = False,
+        steps: StepSource | None = None,
         partitions: dict[str, int] | None = None,
     ) -> None:
         self.agent = agent
@@ -71,6 +73,7 @@ class ShadowRun:
         self.serde = serde
         self.admin = admin
         self.recorded = recorded  # mark each handling, so recorded LLM answers can be found
+        self.steps = steps  # what serves the steps, when they come from the record
         self._llm = llm
         self._partitions = partitions or {}  # live topic -> partitions, for its shadow
         self._log = logging.getLogger(f"hivebus.replay.{agent.name}")
@@ -108,8 +111,8 @@ class ShadowRun:
             log=self._log,
         )  # fmt: skip
         chain: list[Middleware] = standard_chain(agent, outbox, stats, self._log)
-        if self.recorded:
-            chain = [MarkInput(), *chain]
+        if self.recorded or self.steps is not None:
+            chain = [MarkInput(self.steps), *chain]
 
         def ended(job: Job, complete: bool) -> None:
             dispatcher.ended(job, complete)

@@ -15,6 +15,7 @@ from hivebus.contracts.headers import Headers
 from hivebus.runtime.attempts import attempt
 from hivebus.runtime.backoff import Retry
 from hivebus.runtime.observe import OBSERVER, observed_step
+from hivebus.runtime.step_source import STEP_SOURCE
 from hivebus.runtime.views import View, find
 
 if TYPE_CHECKING:
@@ -113,8 +114,13 @@ class Context:
         In a durable agent (`Agent(durable=True)`) the result is journaled under `name` and a
         replay returns it instead of running `fn` again (`returns` names its type, when it is
         a pydantic model the journal cannot tell from the value). Elsewhere nothing is kept:
-        a retried or redelivered event runs its steps again.
+        a retried or redelivered event runs its steps again. A replay may serve the step
+        from the audit's record instead (`replay --tools record`; `returns` again names the
+        type of the recorded result).
         """
+        source = STEP_SOURCE.get()  # a replay's, when it serves steps from the record
+        if source is not None:
+            fn = source.replace(name, fn, returns)
         observer = OBSERVER.get()  # the audit's, when the agent is audited
         if observer is not None:
             return await observed_step(observer, name, fn, args, retry)

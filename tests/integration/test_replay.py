@@ -247,6 +247,97 @@ async def test_llm_calls_are_answered_from_the_audit_s_record_when_asked(
     assert sorted(handed.asked) == sorted((world.name, i, 0) for i in by_id)
 
 
+TOOL_AGENT = """
+import hashlib
+
+from pydantic import BaseModel
+
+from hivebus import Agent, Audit, Context
+from .contracts import FlaggedTransaction, Transaction
+
+agent = Agent("{name}", middleware=[Audit()])
+
+
+class Verdict(BaseModel):
+    risk: float
+    note: str
+
+
+def score(tx_id: str) -> Verdict:  # the tool: an outside service, whose answers change
+    with open({calls!r}, "a") as calls:
+        calls.write(tx_id + "\\n")
+    if {fails} and int(hashlib.sha1(tx_id.encode()).hexdigest(), 16) % 3 == 0:
+        raise ValueError("the scoring service is down")
+    return Verdict(risk={risk}, note="scored by {service}")
+
+
+@agent.on("{topic}", Transaction, output="{flagged}")
+async def judge(tx: Transaction, ctx: Context) -> FlaggedTransaction:
+    try:
+        verdict = await ctx.step("score", score, tx.id, returns=Verdict)
+    except Exception as error:
+        verdict = Verdict(risk=-1.0, note=f"unscored: {{error}}")
+    {extra}
+    return FlaggedTransaction(
+        tx_id=tx.id, account=tx.account, amount=tx.amount, currency=tx.currency,
+        channel=tx.channel, risk=verdict.risk, reasons=[verdict.note],
+    )
+"""
+
+
+async def test_tool_steps_are_served_from_the_audit_s_record_when_asked(
+    stack: Endpoints, admin: AdminClient, tmp_path: Path
+) -> None:
+    world = new_world(tmp_path)
+    world.create_topics(admin)
+    (tmp_path / "contracts.py").write_text(SHIM)
+    names = {"name": world.name, "topic": world.card, "flagged": world.flagged}
+    calls = {v: tmp_path / f"calls_{v}.txt" for v in ("v1", "v2", "v3")}
+    for version, risk, fails, extra in (
+        ("v1", 0.25, True, ""),
+        ("v2", 0.75, False, ""),  # the service answers otherwise now, and never fails
+        ("v3", 0.75, False, 'await ctx.step("second_opinion", score, tx.id)'),
+    ):  # fmt: skip
+        (tmp_path / f"judge_{version}.py").write_text(TOOL_AGENT.format(
+            **names, calls=str(calls[version]), risk=risk, fails=fails, service=version,
+            extra=extra,
+        ))  # fmt: skip
+    contracts = world.module(CONTRACTS)
+    txs = [tx for tx in transactions(contracts, 60) if tx.channel == "card"]
+    start_ms = time.time_ns() // 1_000_000 - 1
+    await publish(world, txs)
+    async with running(load_agents(str(tmp_path / "judge_v1.py"))):  # live and audited
+        history = await read_events(
+            Serde(registry_client()), world.flagged, contracts.FlaggedTransaction, len(txs),
+            timeout_s=60,
+        )  # fmt: skip
+    failed = {e.event.tx_id for e in history if e.event.reasons[0].startswith("unscored")}
+    assert 0 < len(failed) < len(txs)  # some of the recorded steps failed, some did not
+    v2, v3 = str(tmp_path / "judge_v2.py"), str(tmp_path / "judge_v3.py")
+
+    # Live: the tool runs again and answers otherwise. From the record: what it answered then.
+    live = await replay(
+        ReplayOptions(world.name, v2, start_ms, drop_shadow=True), out=io.StringIO()
+    )
+    assert live.diff.counts["changed"] == len(txs)
+    assert len(calls["v2"].read_text().split()) == len(txs)
+    recorded = await replay(
+        ReplayOptions(world.name, v2, start_ms, tools="record", drop_shadow=True),
+        out=io.StringIO(),
+    )  # fmt: skip
+    assert recorded.diff.counts == {"same": len(txs), "changed": 0, "new": 0, "missing": 0}
+    assert len(calls["v2"].read_text().split()) == len(txs)  # the tool was not called again
+    assert recorded.tools == "record" and not recorded.inputs_by("dead-lettered")
+
+    # A step the record does not have fails the record: dead-lettered in the shadow.
+    more = await replay(
+        ReplayOptions(world.name, v3, start_ms, tools="record", drop_shadow=True),
+        out=io.StringIO(),
+    )  # fmt: skip
+    assert len(more.inputs_by("dead-lettered")) == len(txs)
+    assert not calls["v3"].exists()
+
+
 async def test_recorded_answers_need_an_audited_agent(
     stack: Endpoints, admin: AdminClient, tmp_path: Path
 ) -> None:
