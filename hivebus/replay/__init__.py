@@ -9,6 +9,7 @@ committed, and every record produced goes to `hivebus.shadow.<replay id>.<topic>
 from hivebus.replay.diff import Diff, Entry, FieldChange, InputRef, Output, compare
 from hivebus.replay.names import ShadowNames
 from hivebus.replay.recorded import RecordedCalls, RecordedReply
+from hivebus.replay.recorded_steps import RecordedStep, RecordedStepFailed, RecordedSteps
 from hivebus.replay.report import ReplayReport, summary
 from hivebus.replay.session import ReplayOptions, replay
 from hivebus.replay.times import parse_time
@@ -21,6 +22,9 @@ __all__ = [
     "Output",
     "RecordedCalls",
     "RecordedReply",
+    "RecordedStep",
+    "RecordedStepFailed",
+    "RecordedSteps",
     "ReplayOptions",
     "ReplayReport",
     "ShadowNames",
