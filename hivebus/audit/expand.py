@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hivebus.audit.records import (
     DECISION,
+    OK,
     AuditBatch,
     AuditEvent,
     InputRef,
@@ -18,8 +19,6 @@ from hivebus.audit.records import (
     PlainDecisions,
     PlainOdd,
 )
-
-OK = "ok"
 
 
 def events_of(batch: AuditBatch) -> list[AuditEvent]:

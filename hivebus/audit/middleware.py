@@ -90,8 +90,8 @@ class Audit:
         writer = self._writer(outbox, outbox.agent)
         if writer is None:
             return
-        if writer.write_unhandled not in outbox.dead_letter_listeners:  # what no handler saw
-            outbox.dead_letter_listeners.append(writer.write_unhandled)
+        if writer.write_dead_letter not in outbox.dead_letter_listeners:  # what no trail saw
+            outbox.dead_letter_listeners.append(writer.write_dead_letter)
         try:  # a registry that is down delays the audit, not the agent's start
             await asyncio.wait_for(asyncio.shield(writer.prepare()), PREPARE_S)
         except TimeoutError:

@@ -12,6 +12,7 @@ from hivebus.contracts import Record
 
 SCHEMAS = Path(__file__).parent / "schemas"
 DECISION, STEP, LLM = "decision", "step", "llm"
+OK, DEAD = "ok", "dead-lettered"  # a decision's outcomes, but for a durable run's state
 
 
 class InputRef(Record, avsc=None):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hivebus.audit.records import DECISION, LLM, STEP, AuditBlob, AuditEvent
+from hivebus.audit.records import DEAD, DECISION, LLM, OK, STEP, AuditBlob, AuditEvent
 
 SCHEMA = """
 create table if not exists events (
@@ -101,7 +101,7 @@ class AuditStore:
              event.model_dump_json()),
         )  # fmt: skip
         if not cursor.rowcount:
-            return 0
+            return self._merge(event) if event.kind == DECISION else 0
         if event.kind == DECISION:
             given = event.input
             self._db.execute(
@@ -119,6 +119,34 @@ class AuditStore:
                  call.prompt_tokens, call.completion_tokens, call.latency_ms, call.cost,
                  event.outcome),
             )  # fmt: skip
+        return 1
+
+    def _merge(self, event: AuditEvent) -> int:
+        """A second decision about one record: a late dead letter (an output the broker
+        refused after the handling, audit/dead_letters.py) and the handling's own "ok", in
+        either order. The record's fate is the dead letter's; what it read and published is
+        the handling's. Any other second decision (a redelivery's) changes nothing."""
+        found = self._db.execute(
+            "select body from events where decision_id = ? and seq = ?",
+            (event.decision_id, event.seq),
+        ).fetchone()  # fmt: skip
+        known = AuditEvent.model_validate_json(found[0])
+        if known.outcome == OK and event.outcome == DEAD:
+            dead, handled = event, known
+        elif known.outcome == DEAD and event.outcome == OK and _late(known):
+            dead, handled = known, event
+        else:
+            return 0
+        merged = handled.model_copy(update={"outcome": DEAD, "error": dead.error})
+        self._db.execute(
+            "update events set outcome = ?, body = ? where decision_id = ? and seq = ?",
+            (DEAD, merged.model_dump_json(), event.decision_id, event.seq),
+        )  # fmt: skip
+        self._db.execute(
+            "update decisions set outcome = ?, attempts = ?, duration_ms = ?, at_ms = ? "
+            "where decision_id = ?",
+            (DEAD, merged.attempt, merged.duration_ms, merged.at_ms, event.decision_id),
+        )  # fmt: skip
         return 1
 
     def add_blobs(self, blobs: Iterable[AuditBlob]) -> None:
@@ -247,3 +275,9 @@ class AuditStore:
         with self._lock:
             row = self._db.execute(sql, tuple(params)).fetchone()
         return None if row is None else tuple(row)
+
+
+def _late(event: AuditEvent) -> bool:
+    """A late dead letter as written (audit/dead_letters.py: no outputs, no duration), not
+    yet merged with its handling's decision."""
+    return not event.outputs and event.duration_ms == 0.0

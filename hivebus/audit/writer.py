@@ -31,15 +31,15 @@ from confluent_kafka import Consumer
 from hivebus.audit import wire
 from hivebus.audit.batches import Batches, batch_value
 from hivebus.audit.blobs import JSON, is_ref
+from hivebus.audit.dead_letters import MAX_ERROR, UNSEEN, dead_letter_decision
 from hivebus.audit.events import Blobs, Identity, side_events
 from hivebus.audit.plain import CAUSATION, causation_of
 from hivebus.audit.prices import Prices
-from hivebus.audit.records import AuditBatch, AuditBlob, AuditEvent
+from hivebus.audit.records import DEAD, AuditBatch, AuditBlob, AuditEvent
 from hivebus.audit.redact import mask_of, record_secrets, redact, scrub, sensitive_values, to_json
 from hivebus.audit.sampling import kept
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.trail import Published, Trail
-from hivebus.audit.unhandled import MAX_ERROR, UNDECODABLE, unhandled_decision
 from hivebus.contracts import Encoder, HeaderBuilder, Serde
 from hivebus.contracts.errors import RegistryUnavailable
 from hivebus.contracts.wire import frame_header
@@ -58,7 +58,6 @@ MAX_PAYLOAD = 16 * 1024  # a payload longer than this goes to a blob
 BATCH_TYPE = AuditBatch.fullname
 # The schema of one event inside a batch, for events not written by `wire`.
 _EVENT = fastavro.parse_schema(AuditBatch.contract().schema["fields"][0]["type"]["items"])
-DEAD = "dead-lettered"
 log = logging.getLogger("hivebus.audit")
 
 
@@ -165,15 +164,16 @@ class Writer:
         else:
             self._full(trail, run_input)
 
-    def write_unhandled(self, job: Job, failure: Failure) -> None:
-        """The decision about a record dead-lettered before any handler saw it (an outbox
-        dead-letter listener); other dead letters are in their handling's own audit."""
-        if failure.kind != UNDECODABLE or not self.ready:
+    def write_dead_letter(self, job: Job, failure: Failure) -> None:
+        """The decision about a record dead-lettered where no handling's audit saw it (an
+        outbox dead-letter listener; dead_letters.py): undecodable, an output refused after
+        the handling, a runtime fault. A handler's own failure is in its handling's audit."""
+        if failure.kind not in UNSEEN or not self.ready:
             return
         cause, correlation, run = job.raw_lineage()
         if not kept(correlation, self.sample):
             return
-        body = unhandled_decision(self.outbox.agent, self.outbox.version, job, failure)
+        body = dead_letter_decision(self.outbox.agent, self.outbox.version, job, failure)
         self._send(job, correlation, [body], cause, correlation, run)
 
     def _send(

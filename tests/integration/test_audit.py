@@ -9,9 +9,12 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from secrets import token_urlsafe
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from pydantic import Field
 
@@ -480,6 +483,48 @@ async def test_an_undecodable_record_is_audited_as_dead_lettered_with_its_reason
     assert letter == garbage
     [fine] = [e for e in store.events(correlation_id=good) if e.kind == "decision"]
     assert fine.outcome == "ok" and [o.topic for o in fine.outputs] == [output]
+
+
+async def test_an_output_the_broker_refuses_after_the_handling_is_audited_as_dead_lettered(
+    stack: Endpoints, admin: Any, audit_topic: str
+) -> None:
+    # The output topic takes records of 2,000 bytes at most; the producer's own limit is far
+    # higher, so a big output leaves, the broker refuses it, and the record is dead-lettered
+    # when its acknowledgements settle: after its handling's decision said "ok".
+    name = unique_name("audit-refused")
+    source, output = f"{name}.in", f"{name}.out"
+    for topic, config in ((source, {}), (output, {"max.message.bytes": "2000"})):
+        admin.create_topics([NewTopic(topic, 1, 1, config=config)])[topic].result(timeout=30)
+    agent = Agent(name, middleware=[Audit()])
+
+    @agent.on(source, Ping, output=output)
+    def relay(ping: Ping, ctx: Context) -> Pong:
+        filler = token_urlsafe(6000) if ping.payload else ""  # random: it does not compress
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=filler)
+
+    async with running([agent]):
+        [small] = await publish(source, [Ping(id="small", key="k", seq=0)])
+        await read_events(Serde(registry_client()), output, Pong, 1, timeout_s=30)
+        [big] = await publish(source, [Ping(id="big", key="k", seq=1, payload="big")])
+
+        def decided(store: AuditStore) -> bool:
+            found = [e for e in store.events(correlation_id=big) if e.kind == "decision"]
+            return bool(found) and found[0].outcome == "dead-lettered"
+
+        store = await projected(audit_topic, decided)
+    [dead] = [e for e in store.events(correlation_id=big) if e.kind == "decision"]
+    assert dead.decision_id == f"{name}/{big}" and dead.attempt == 1
+    assert dead.error is not None and dead.error.type == "MSG_SIZE_TOO_LARGE"
+    assert dead.error.dead_letter_topic == f"hivebus.dlq.{name}"
+    assert [o.topic for o in dead.outputs] == [output]  # what it tried to publish
+    assert dead.input is not None and dead.input.type == Ping.fullname
+    [letter] = [v for _, _, _, v in raw_records(f"hivebus.dlq.{name}")]
+    [sent] = [v for _, _, _, v in raw_records(source)][1:]
+    assert letter == sent  # the original bytes
+    [fine] = [e for e in store.events(correlation_id=small) if e.kind == "decision"]
+    assert fine.outcome == "ok" and fine.error is None
+    stats = {s.agent: s for s in store.agent_stats()}[name]
+    assert (stats.decisions, stats.dead_lettered) == (2, 1)
 
 
 async def test_sampling_zero_writes_nothing(stack: Endpoints, admin: object) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hivebus.audit.at import snapshot
-from hivebus.audit.records import AuditEvent, InputRef, LLMCall, StepInfo
+from hivebus.audit.records import AuditEvent, ErrorInfo, InputRef, LLMCall, OutputRef, StepInfo
 from hivebus.audit.store import AuditStore
 from hivebus.durable.records import JournalStep, RunJournal
 
@@ -111,3 +111,25 @@ def test_at_a_plain_handling_shows_its_last_attempt_and_its_kept_input() -> None
     assert seen is not None and seen.input == {"id": "t1"} and seen.input_source == "audit"
     assert [(s.number, s.result) for s in seen.steps] == [(1, "second try")]
     assert snapshot("nothing", [], 1, blob=lambda _: None) is None
+
+
+def test_a_late_dead_letter_and_the_handling_s_own_decision_merge_in_either_order() -> None:
+    out = OutputRef(topic="flagged", event_id="o1", type="x.Flagged")
+    handled = audit("decision", "a/e5", 0, 50, input=given("e5"), outputs=[out], attempt=1)
+    error = ErrorInfo(type="MSG_SIZE_TOO_LARGE", message="too large", dead_letter_topic="dlq")
+    # As dead_letters.py writes it: no outputs, no duration.
+    late = audit("decision", "a/e5", 0, 60, input=given("e5"), outcome="dead-lettered",
+                 duration_ms=0.0, attempt=1, error=error)  # fmt: skip
+    redelivered = audit("decision", "a/e5", 0, 70, input=given("e5"), attempt=2)
+    for order in ([handled, late, redelivered], [late, handled, redelivered]):
+        store = AuditStore()
+        assert [store.add([event]) for event in order] == [1, 1, 0]
+        [decision] = store.events(correlation_id="c1")
+        assert (decision.outcome, decision.error, decision.outputs) == (
+            "dead-lettered",
+            error,
+            [out],
+        )
+        assert (decision.at_ms, decision.attempt) == (50, 1)  # the handling's own
+        [stats] = store.agent_stats()
+        assert (stats.decisions, stats.dead_lettered) == (1, 1)
