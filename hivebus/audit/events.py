@@ -1,4 +1,5 @@
-"""The audit events of what a handling did besides deciding: its steps and its LLM calls.
+"""The audit events of what a handling did besides deciding: its steps, its LLM calls, and
+the attempts that failed and were retried.
 
 Pure: from what the trail saw to `AuditEvent`s, with the blobs they name. Every text that
 may carry data (results, prompts, replies, errors) is redacted and scrubbed here.
@@ -10,13 +11,21 @@ import json
 from dataclasses import dataclass
 
 from hivebus.audit.blobs import JSON, TEXT, blob, ref
+from hivebus.audit.dead_letters import MAX_ERROR
 from hivebus.audit.prices import Prices
-from hivebus.audit.records import LLM, STEP, AuditBlob, AuditEvent, ErrorInfo, LLMCall, StepInfo
+from hivebus.audit.records import (
+    ATTEMPT,
+    LLM,
+    STEP,
+    AuditBlob,
+    AuditEvent,
+    ErrorInfo,
+    LLMCall,
+    StepInfo,
+)
 from hivebus.audit.redact import scrub, to_json
-from hivebus.audit.trail import LLMSeen
+from hivebus.audit.trail import AttemptSeen, LLMSeen, Seen
 from hivebus.runtime.observe import StepSeen
-
-MAX_ERROR = 2000  # characters of an error message kept
 
 
 @dataclass(frozen=True)
@@ -110,14 +119,17 @@ def llm_event(
 
 
 def side_events(
-    who: Identity, seen: list[tuple[StepSeen | LLMSeen, int]], secrets: set[str],
-    blobs: Blobs, prices: Prices, inline_bytes: int, content: bool,
+    who: Identity, seen: list[tuple[Seen, int]], secrets: set[str], blobs: Blobs,
+    prices: Prices, inline_bytes: int, content: bool,
 ) -> list[AuditEvent]:  # fmt: skip
-    """The events of the steps and LLM calls `seen` (each with its handler attempt),
-    numbered from 0 in the order they ended."""
+    """The events of the steps, LLM calls and failed attempts `seen` (each with its handler
+    attempt), numbered from 0 in the order they ended."""
     events, steps = [], 0
     calls: list[LLMSeen] = []  # LLM calls not yet counted in the step they were made in
     for seq, (item, attempt) in enumerate(seen):
+        if isinstance(item, AttemptSeen):  # its error, redacted as any other is
+            events.append(who.event(ATTEMPT, seq, item.at_ms, 0.0, item.error, secrets, attempt))
+            continue
         if isinstance(item, LLMSeen):
             events.append(llm_event(who, seq, item, attempt, secrets, blobs, prices, content))
             calls.append(item)

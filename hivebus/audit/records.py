@@ -11,7 +11,7 @@ from pydantic import Field
 from hivebus.contracts import Record
 
 SCHEMAS = Path(__file__).parent / "schemas"
-DECISION, STEP, LLM = "decision", "step", "llm"
+DECISION, STEP, LLM, ATTEMPT = "decision", "step", "llm", "attempt"
 OK, DEAD = "ok", "dead-lettered"  # a decision's outcomes, but for a durable run's state
 
 

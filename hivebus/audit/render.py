@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hivebus.audit.blobs import digest_of, is_ref
-from hivebus.audit.records import DECISION, LLM, STEP, AuditEvent
+from hivebus.audit.records import ATTEMPT, DECISION, LLM, STEP, AuditEvent
 from hivebus.audit.tree import EVENT, Node
 
 Blob = Callable[[str], str | None]  # sha256 -> the stored content, when the store has it
@@ -44,6 +44,8 @@ def label(node: Node, blob: Blob = lambda _: None) -> str:
         return step_label(event)
     if node.kind == LLM:
         return llm_label(event, blob)
+    if node.kind == ATTEMPT:
+        return attempt_label(event)
     return node.id
 
 
@@ -64,6 +66,11 @@ def step_label(event: AuditEvent) -> str:
         return f"{head}  {event.error.type}: {_cut(event.error.message, 50)}"
     result = step.result if step.result is not None else step.result_ref
     return f"{head}  -> {_cut(result, 60)}" if result else head
+
+
+def attempt_label(event: AuditEvent) -> str:
+    error = f"  {event.error.type}: {_cut(event.error.message, 60)}" if event.error else ""
+    return f"attempt {event.attempt} failed, retried{error}"
 
 
 def llm_label(event: AuditEvent, blob: Blob = lambda _: None) -> str:
@@ -92,6 +99,8 @@ def timeline_lines(events: list[AuditEvent]) -> list[str]:
             text = decision_label(event)
         elif event.kind == STEP:
             text = step_label(event)
+        elif event.kind == ATTEMPT:
+            text = attempt_label(event)
         else:
             text = llm_label(event)
         lines.append(f"+{event.at_ms - start:>7} ms  {event.agent:<20} {text}")

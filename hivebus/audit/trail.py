@@ -31,6 +31,14 @@ def wall_ms(clock: float) -> int:
 
 
 @dataclass(slots=True)
+class AttemptSeen:
+    """An attempt that failed and was retried (the last attempt's failure is the decision's)."""
+
+    error: BaseException
+    at_ms: int  # when it failed
+
+
+@dataclass(slots=True)
 class LLMSeen:
     request: ChatRequest
     completion: Completion | None
@@ -52,7 +60,7 @@ class Trail:
         self.outputs: list[Published] = []
         # What ran, in the order it ended, with the handler attempt it ran in (made once
         # something has: most handlings run no step).
-        self.seen: list[tuple[StepSeen | LLMSeen, int]] = _NOTHING
+        self.seen: list[tuple[Seen, int]] = _NOTHING
         self.journal: RunJournal | None = None
         self.dead_letter: tuple[str, str, str] | None = None  # (error type, message, topic)
 
@@ -81,6 +89,11 @@ class Trail:
     def dead_lettered(self, error_type: str, message: str, topic: str) -> None:
         self.dead_letter = (error_type, message, topic)
 
+    def attempt_failed(self, attempt: int, error: BaseException) -> None:
+        if self.seen is _NOTHING:
+            self.seen = []
+        self.seen.append((AttemptSeen(error, now_ms()), attempt))
+
     # The LLM layer's listener
 
     def llm_call(
@@ -95,3 +108,6 @@ class Trail:
         if self.seen is _NOTHING:
             self.seen = []
         self.seen.append((seen, self.call.attempt))
+
+
+Seen = StepSeen | LLMSeen | AttemptSeen  # what a trail saw besides its outputs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hivebus.audit.records import DECISION, LLM, STEP, AuditEvent
+from hivebus.audit.records import ATTEMPT, DECISION, LLM, STEP, AuditEvent
 
 EVENT = "event"
 
@@ -35,7 +35,7 @@ def build(events: list[AuditEvent]) -> list[Node]:
     decisions = sorted((e for e in events if e.kind == DECISION), key=lambda e: (e.at_ms, e.seq))
     sides: dict[str, list[AuditEvent]] = {}
     for event in events:
-        if event.kind in (STEP, LLM):
+        if event.kind in (STEP, LLM, ATTEMPT):
             sides.setdefault(event.decision_id, []).append(event)
     nodes: dict[str, Node] = {}  # events by ce_id
     parent_of: dict[str, Node] = {}  # an event's id -> the decision node that published it
@@ -95,6 +95,9 @@ def _steps(sides: list[AuditEvent]) -> list[Node]:
         node = Node(event.kind, f"{event.decision_id}/{event.seq}", event.at_ms, event)
         if event.kind == LLM:
             waiting.append(node)
+            continue
+        if event.kind == ATTEMPT:  # a failed attempt, in its place among the steps
+            nodes.append(node)
             continue
         name = event.step.name if event.step is not None else None
         mine = [n for n in waiting if n.audit and n.audit.llm and n.audit.llm.step == name]

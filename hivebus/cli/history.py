@@ -193,6 +193,8 @@ def _node_json(depth: int, node: Node) -> dict[str, Any]:
             found["step"] = node.audit.step.name
         if node.audit.llm is not None:
             found["model"] = node.audit.llm.model
+        if node.audit.error is not None:
+            found["error"] = f"{node.audit.error.type}: {node.audit.error.message}"
     else:
         found.update(topic=node.topic, type=node.type)
     return found

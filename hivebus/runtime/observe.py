@@ -56,6 +56,10 @@ class Observer(Protocol):
     def dead_lettered(self, error_type: str, message: str, topic: str) -> None:
         """The record is going to the dead-letter topic `topic`, for this error."""
 
+    def attempt_failed(self, attempt: int, error: BaseException) -> None:
+        """Attempt `attempt` failed with `error`, and the record will be tried again (the
+        last attempt's failure is the handling's own: dead-lettered, or the run's)."""
+
 
 OBSERVER: ContextVar[Observer | None] = ContextVar("hivebus_observer", default=None)
 # The step running here, so what it does (an LLM call) can say which step it belongs to.

@@ -233,6 +233,10 @@ class Handling:
         if self.inner is not None:
             self.inner.dead_lettered(error_type, message, topic)
 
+    def attempt_failed(self, attempt: int, error: BaseException) -> None:
+        if self.inner is not None:
+            self.inner.attempt_failed(attempt, error)
+
 
 def _current_headers() -> tracecontext.TraceHeaders | None:
     """The trace headers of the caller's current span (what `Publisher` stamps)."""

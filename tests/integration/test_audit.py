@@ -395,9 +395,49 @@ async def test_a_dead_lettered_record_appears_as_such_with_its_failed_step(
     assert [(s.attempt, s.outcome) for s in steps] == [(1, "failed"), (2, "failed")]
     assert steps[0].error is not None and steps[0].error.type == "LookupError"
     assert failed_step.kind == "step"
+    [retried] = [e for e in by_id[ids[0]] if e.kind == "attempt"]  # the last is the decision's
+    assert (retried.attempt, retried.outcome) == (1, "failed")
+    assert retried.error is not None and retried.error.type == "LookupError"
     assert refused.outcome == "dead-lettered" and refused.attempt == 1
     assert refused.error is not None and refused.error.type == "NonRetryableError"
     assert fine.outcome == "ok" and [o.topic for o in fine.outputs] == [output]
+
+
+async def test_each_failed_attempt_that_was_retried_is_audited_with_its_error(
+    stack: Endpoints, admin: object, audit_topic: str
+) -> None:
+    source, output = topics(admin, "audit-retried")  # type: ignore[arg-type]
+    name = unique_name("audit-retried")
+    agent = Agent(name, retry=Retry(attempts=4, backoff_s=0.01), middleware=[Audit()])
+    tries: dict[str, int] = {}
+
+    @agent.on(source, Ping, output=output)
+    def flaky(ping: Ping, ctx: Context) -> Pong:  # a plain def: retried as a task
+        tries[ping.id] = tries.get(ping.id, 0) + 1
+        if tries[ping.id] < 3:
+            raise ConnectionError(f"try {tries[ping.id]} of {ping.id}: the service is down")
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
+
+    async with running([agent]):
+        [flaky_id] = await publish(source, pings(1))
+
+        def decided(store: AuditStore) -> bool:
+            return any(e.kind == "decision" for e in store.events(correlation_id=flaky_id))
+
+        store = await projected(audit_topic, decided)
+    events = store.events(correlation_id=flaky_id)
+    assert [(e.kind, e.attempt, e.outcome) for e in events] == [
+        ("attempt", 1, "failed"), ("attempt", 2, "failed"), ("decision", 3, "ok")
+    ]  # fmt: skip
+    assert [e.error.message for e in events[:2] if e.error] == [
+        "try 1 of p0: the service is down", "try 2 of p0: the service is down"
+    ]  # fmt: skip
+    assert {e.error.type for e in events[:2] if e.error} == {"ConnectionError"}
+    assert events[2].error is None and [o.topic for o in events[2].outputs] == [output]
+    shown = hivebus("history", "trace", flaky_id)  # (the audit topic: in the environment)
+    assert shown.returncode == 0, shown.stderr
+    assert "attempt 1 failed, retried  ConnectionError: try 1 of p0" in shown.stdout
+    assert "attempt 2 failed, retried  ConnectionError: try 2 of p0" in shown.stdout
 
 
 async def test_plain_decisions_go_in_columns_one_per_record_handled(

@@ -9,6 +9,7 @@ from hivebus.runtime import metrics
 from hivebus.runtime.job import JobState
 from hivebus.runtime.middleware import DONE, Call, Next
 from hivebus.runtime.middlewares.dead_letters import NonRetryableError
+from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.outbox import Fenced
 
 
@@ -20,9 +21,10 @@ class Retrying:
             attempt = call_next(call)  # a sync attempt has already run here
         except NonRetryableError:
             raise
-        except Exception:
+        except Exception as error:
             if call.attempt >= call.agent.retry.attempts:
                 raise
+            _told(call, error)
             return self._again(call, call_next)
         return DONE if attempt is DONE else self._awaiting(call, call_next, attempt)
 
@@ -32,9 +34,10 @@ class Retrying:
             return
         except NonRetryableError:
             raise
-        except Exception:
+        except Exception as error:
             if call.attempt >= call.agent.retry.attempts:
                 raise
+            _told(call, error)
         await self._again(call, call_next)
 
     async def _again(self, call: Call, call_next: Next) -> None:
@@ -55,6 +58,14 @@ class Retrying:
                 return
             except NonRetryableError:
                 raise
-            except Exception:
+            except Exception as error:
                 if call.attempt >= retry.attempts:
                     raise
+                _told(call, error)
+
+
+def _told(call: Call, error: Exception) -> None:
+    """Tell the handling's observer (the audit) of an attempt that failed and is retried."""
+    observer = OBSERVER.get()
+    if observer is not None:
+        observer.attempt_failed(call.attempt, error)
