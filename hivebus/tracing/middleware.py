@@ -49,6 +49,7 @@ class Tracing:
     or the global one)."""
 
     outermost = True  # wraps dead-lettering (see runtime/middlewares/standard.py)
+    forwards_notices = True  # its observer passes them on: it goes inside the audit
 
     def __init__(self, provider: trace.TracerProvider | None = None) -> None:
         self._provider = provider

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from hivebus import Agent, Audit, Context, Retry
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from hivebus import Agent, Audit, Context, Retry, Tracing
 from hivebus.audit.expand import events_of
 from hivebus.audit.records import AuditBatch, AuditEvent
 from hivebus.llm import LLM, LLMRequestError
@@ -129,3 +134,22 @@ async def test_a_failed_llm_call_and_its_failed_step_are_recorded() -> None:
     assert call.error is not None and call.error.type == "LLMRequestError"
     assert (step.kind, step.outcome) == ("step", "failed")
     assert decision.outcome == "dead-lettered" and decision.error is not None
+
+
+async def test_tracing_listed_before_the_audit_still_runs_inside_it_and_both_hear_a_dead_letter() -> (
+    None
+):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing, audit = Tracing(provider=provider), Audit()
+    agent = relay([tracing, audit])  # the order a user may well write
+    chain = standard_chain(agent, None, metrics.AgentStats("relay"), None)  # type: ignore[arg-type]
+    assert chain[:2] == [audit, tracing] and isinstance(chain[2], DeadLettering)
+    async with AgentHarness(agent) as h:
+        await h.send("pings", Ping(id="p1", key="k", seq=0, payload="refuse"), key="k")
+    [decision] = audited(h)
+    assert decision.outcome == "dead-lettered" and decision.error is not None
+    [span] = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert (span.attributes or {})["hivebus.dead_letter.topic"] == "hivebus.dlq.relay"

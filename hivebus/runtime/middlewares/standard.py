@@ -2,7 +2,10 @@
 agent's own middlewares see the whole handling of one record, retry repeats what is inside
 it, metrics time each attempt, and the time limit (only when one is set) bounds it. An
 agent's middleware that says `outermost = True` goes before dead-lettering, so it sees
-whether the record was dead-lettered (the audit)."""
+whether the record was dead-lettered (the audit). Among those, one that also says
+`forwards_notices = True` (tracing: its observer passes the runtime's notices on to the one
+it finds) goes inside the others, whatever the order they are listed in, so both hear every
+notice."""
 
 from __future__ import annotations
 
@@ -25,7 +28,10 @@ def standard_chain(
     agent: Agent, outbox: Outbox, stats: AgentStats, log: logging.Logger
 ) -> list[Middleware]:
     own = cast("list[Middleware]", agent.middleware)
-    outermost = [m for m in own if getattr(m, "outermost", False)]  # the audit, say
+    outermost = sorted(  # the audit, then tracing (a stable sort: else as listed)
+        (m for m in own if getattr(m, "outermost", False)),
+        key=lambda m: bool(getattr(m, "forwards_notices", False)),
+    )
     chain: list[Middleware] = [
         *outermost,
         DeadLettering(outbox, log),
