@@ -136,9 +136,7 @@ async def test_a_failed_llm_call_and_its_failed_step_are_recorded() -> None:
     assert decision.outcome == "dead-lettered" and decision.error is not None
 
 
-async def test_tracing_listed_before_the_audit_still_runs_inside_it_and_both_hear_a_dead_letter() -> (
-    None
-):
+async def test_tracing_listed_before_the_audit_runs_inside_it_and_both_hear_a_dead_letter() -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
