@@ -7,8 +7,9 @@ when its acknowledgements settle, after its decision said "ok"), and a runtime f
 the handler. The audit hears of them from the outbox (`Outbox.dead_letter_listeners`) and
 records each as a decision: outcome "dead-lettered", the reason and the dead-letter topic in
 its error, the attempt the failure names (0: no attempt made). Its type is the `ce_type` the
-record claims, if any. A reader keeps one decision per record: the store merges a late one
-with the handling's own (the fate from this one, the outputs from that one).
+record claims, if any. A late one has `seq` `LATE` (after anything its handling wrote), and
+a reader keeps one decision per record: the store merges it with the handling's own (the
+fate from this one, the rest from that one).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from hivebus.audit import wire
 from hivebus.audit.plain import causation_of
+from hivebus.audit.records import LATE
 from hivebus.runtime.deadletter import Failure, dlq_topic
 
 if TYPE_CHECKING:
@@ -43,8 +45,9 @@ def dead_letter_decision(agent: str, version: str, job: Job, failure: Failure) -
     )  # fmt: skip
     who = wire.string(agent.encode()) + wire.string(version.encode())
     now = wire.long(time.time_ns() // 1_000_000)
+    seq = 0 if failure.kind == UNDECODABLE else LATE  # (then the handling's may exist too)
     return wire.decision(
-        f"{agent}/".encode() + cause, 0, who, correlation, run, now, 0.0,
+        f"{agent}/".encode() + cause, seq, who, correlation, run, now, 0.0,
         wire.string(b"dead-lettered"), failure.attempts,
         wire.string((message.topic() or "").encode()),
         message.partition() or 0, message.offset() or 0, cause, causation_of(job.headers),

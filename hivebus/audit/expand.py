@@ -39,6 +39,16 @@ def expand_columns(group: PlainColumns) -> list[AuditEvent]:
     if any(len(column) != count for column in per_row):
         raise ValueError(f"plain decisions of {group.agent}: columns of unequal lengths")
     odd: dict[int, PlainOdd] = {item.row: item for item in group.odd}
+    if any(not 0 <= row < count for row in odd) or len(odd) != len(group.odd):
+        raise ValueError(f"plain decisions of {group.agent}: an odd row out of range or twice")
+    positions = [group.type, *([group.output_topic, group.output_type]
+                               if group.output_topic >= 0 else [])]  # fmt: skip
+    positions += [n for item in group.odd for out in item.outputs for n in (out.topic, out.type)]
+    positions += [item.type for item in group.odd]
+    if any(not 0 <= n < len(names) for n in positions):  # (-1 would name the last one)
+        raise ValueError(
+            f"plain decisions of {group.agent} name a position past their {len(names)} names"
+        )
     shared = count - len(odd)
     if group.output_topic >= 0 and len(group.output_ids) != shared:
         raise ValueError(

@@ -107,14 +107,8 @@ class Audit:
         if columns is None or call.handler.is_async:
             return self._audit(writer, call, call_next)
         # The commonest handling, kept short: a plain `def`, every record audited.
-        lineage = call.job.raw_lineage()
-        trail = writer.spare
-        if trail is None or trail.outputs or trail.seen:  # (heard of after it was put back)
-            trail = Trail(call, lineage)
-        else:  # the last plain handling's, reused: nothing else holds it
-            writer.spare = None
-            trail.call, trail.lineage, trail.clock = call, lineage, perf_counter()
-        token = OBSERVER.set(trail)
+        trail = Trail(call, call.job.raw_lineage())  # (one each: a task the handler started
+        token = OBSERVER.set(trail)  # may still hold it, and tell it what it does later)
         try:
             handled = call_next(call)
         finally:
@@ -129,9 +123,6 @@ class Audit:
                 raise
             except Exception:
                 _failed(call)
-                return DONE
-            trail.outputs.clear()  # what the columns needed is in them now
-            writer.spare = trail
             return DONE
         self._write_now(writer, trail)
         return DONE

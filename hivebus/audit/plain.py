@@ -23,6 +23,7 @@ from hivebus.audit.wire import NULL, SOME, long, string
 if TYPE_CHECKING:
     from hivebus.audit.trail import Published, Trail
     from hivebus.kafka.records import Headers
+    from hivebus.runtime.middleware import Call
 
 DOUBLE = struct.Struct("<d").pack
 CAUSATION = "ce_causationid"
@@ -69,37 +70,42 @@ class Columns:
         self.odd: list[bytes] = []  # each `PlainOdd`, encoded
 
     def add(self, trail: Trail) -> int:
-        """The decision of `trail`, which ended plain (`ended` set); about its size in bytes."""
+        """The decision of `trail`, which ended plain (`ended` set); about its size in bytes.
+        Everything is worked out before anything is appended: the columns stay aligned."""
         call = trail.call
         job = call.job
-        self.offsets.append(job.message.offset())
+        offset = job.message.offset()
         cause, correlation, run = trail.lineage
-        self.event_ids.append(cause)
         headers = job.headers
         if correlation is cause and run is None and not headers:
-            self.lineage.append(NO_LINEAGE)  # a record from outside hivebus
-            size = len(cause) + 24
+            lineage = NO_LINEAGE  # a record from outside hivebus
         else:
             lineage = _lineage(cause, correlation, run, headers)
-            self.lineage.append(lineage)
-            size = len(cause) + len(lineage) + 24
+        outputs, out_id = trail.outputs, None
+        shared = call.attempt == 1 and type(call.event) is self.kind  # as the rows are
+        if shared and len(outputs) == 1:
+            topic, candidate, record, _ = outputs[0]
+            if topic is self.out_topic and type(record) is self.out_class:  # (`is`: the
+                out_id = candidate  # handler's own topic; an equal one is odd, and reads alike)
+        as_shared = out_id is not None or (shared and not outputs and self.out_topic is None)
+        odd = None if as_shared else self._odd(len(self.offsets), call, outputs)
+        self.offsets.append(offset)
+        self.event_ids.append(cause)
+        self.lineage.append(lineage)
         self.began.append(trail.clock)
         self.ended.append(trail.ended)
-        outputs = trail.outputs
-        if call.attempt == 1 and type(call.event) is self.kind:
-            if len(outputs) == 1:
-                topic, out_id, record, _ = outputs[0]
-                if topic is self.out_topic and type(record) is self.out_class:  # (`is`: the
-                    self.output_ids.append(out_id)  # handler's own; an equal one is odd)
-                    return size + len(out_id)
-            elif not outputs and self.out_topic is None:
-                return size
-        odd = self._odd(len(self.offsets) - 1, call.attempt, call.event.fullname, outputs)
-        self.odd.append(odd)
-        return size + len(odd)
+        size = len(cause) + len(lineage) + 24
+        if out_id is not None:
+            self.output_ids.append(out_id)
+            return size + len(out_id)
+        if odd is not None:
+            self.odd.append(odd)
+            return size + len(odd)
+        return size
 
-    def _odd(self, row: int, attempt: int, fullname: str, outputs: list[Published]) -> bytes:
-        parts = [long(row), long(attempt), long(self._name(fullname))]
+    def _odd(self, row: int, call: Call, outputs: list[Published]) -> bytes:
+        """The `PlainOdd` of row `row`: its attempt, its type, all its outputs."""
+        parts = [long(row), long(call.attempt), long(self._name(call.event.fullname))]
         if outputs:
             parts.append(long(len(outputs)))
             for topic, out_id, record, _ in outputs:

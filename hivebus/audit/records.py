@@ -13,6 +13,7 @@ from hivebus.contracts import Record
 SCHEMAS = Path(__file__).parent / "schemas"
 DECISION, STEP, LLM, ATTEMPT = "decision", "step", "llm", "attempt"
 OK, DEAD = "ok", "dead-lettered"  # a decision's outcomes, but for a durable run's state
+LATE = 2**31 - 1  # the seq of a decision written after its handling's (audit/dead_letters.py)
 
 
 class InputRef(Record, avsc=None):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hivebus.audit.records import DEAD, DECISION, LLM, OK, STEP, AuditBlob, AuditEvent
+from hivebus.audit.records import DEAD, DECISION, LATE, LLM, OK, STEP, AuditBlob, AuditEvent
 
 SCHEMA = """
 create table if not exists events (
@@ -94,14 +94,18 @@ class AuditStore:
         return added
 
     def _add(self, event: AuditEvent) -> int:
+        if event.kind == DECISION:
+            known = self._db.execute(
+                "select seq, body from events where decision_id = ? and kind = ?",
+                (event.decision_id, DECISION),
+            ).fetchone()  # fmt: skip
+            if known is not None:  # one decision per record
+                return self._merge(event, known[0], known[1])
         cursor = self._db.execute(
-            "insert or ignore into events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (event.decision_id, event.seq, event.kind, event.agent, event.correlation_id,
-             event.run_id, event.at_ms, event.duration_ms, event.outcome,
-             event.model_dump_json()),
-        )  # fmt: skip
+            "insert or ignore into events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _row(event)
+        )
         if not cursor.rowcount:
-            return self._merge(event) if event.kind == DECISION else 0
+            return 0
         if event.kind == DECISION:
             given = event.input
             self._db.execute(
@@ -121,31 +125,30 @@ class AuditStore:
             )  # fmt: skip
         return 1
 
-    def _merge(self, event: AuditEvent) -> int:
+    def _merge(self, event: AuditEvent, seq: int, body: str) -> int:
         """A second decision about one record: a late dead letter (an output the broker
-        refused after the handling, audit/dead_letters.py) and the handling's own "ok", in
-        either order. The record's fate is the dead letter's; what it read and published is
-        the handling's. Any other second decision (a redelivery's) changes nothing."""
-        found = self._db.execute(
-            "select body from events where decision_id = ? and seq = ?",
-            (event.decision_id, event.seq),
-        ).fetchone()  # fmt: skip
-        known = AuditEvent.model_validate_json(found[0])
-        if known.outcome == OK and event.outcome == DEAD:
+        refused after the handling, audit/dead_letters.py: `seq` LATE) and the handling's
+        own "ok", in either order. The record's fate is the dead letter's; everything else
+        (what it read and published, when, how long) is the handling's. Any other second
+        decision (a redelivery's) changes nothing."""
+        known = AuditEvent.model_validate_json(body)
+        if known.outcome == OK and event.outcome == DEAD and event.seq == LATE:
             dead, handled = event, known
-        elif known.outcome == DEAD and event.outcome == OK and _late(known):
+        elif known.outcome == DEAD and known.seq == LATE and event.outcome == OK:
             dead, handled = known, event
         else:
             return 0
         merged = handled.model_copy(update={"outcome": DEAD, "error": dead.error})
         self._db.execute(
-            "update events set outcome = ?, body = ? where decision_id = ? and seq = ?",
-            (DEAD, merged.model_dump_json(), event.decision_id, event.seq),
-        )  # fmt: skip
+            "delete from events where decision_id = ? and seq = ?", (event.decision_id, seq)
+        )
+        self._db.execute("insert or replace into events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         _row(merged))  # fmt: skip
         self._db.execute(
-            "update decisions set outcome = ?, attempts = ?, duration_ms = ?, at_ms = ? "
-            "where decision_id = ?",
-            (DEAD, merged.attempt, merged.duration_ms, merged.at_ms, event.decision_id),
+            "update decisions set agent_version = ?, outcome = ?, attempts = ?, "
+            "duration_ms = ?, at_ms = ? where decision_id = ?",
+            (merged.agent_version, DEAD, merged.attempt, merged.duration_ms, merged.at_ms,
+             event.decision_id),
         )  # fmt: skip
         return 1
 
@@ -277,7 +280,8 @@ class AuditStore:
         return None if row is None else tuple(row)
 
 
-def _late(event: AuditEvent) -> bool:
-    """A late dead letter as written (audit/dead_letters.py: no outputs, no duration), not
-    yet merged with its handling's decision."""
-    return not event.outputs and event.duration_ms == 0.0
+def _row(event: AuditEvent) -> tuple[Any, ...]:
+    """`event` as a row of the `events` table."""
+    return (event.decision_id, event.seq, event.kind, event.agent, event.correlation_id,
+            event.run_id, event.at_ms, event.duration_ms, event.outcome,
+            event.model_dump_json())  # fmt: skip

@@ -104,9 +104,6 @@ class Writer:
         # The columns when every handling is audited and plain ones go in columns: then
         # `Audit` writes a plain sync handling's decision itself, the shortest way.
         self.fast: Batches | None = None
-        # A plain sync handling's trail, once its decision is in columns: the next one's,
-        # so the commonest handling allocates none (`Audit`).
-        self.spare: Trail | None = None
         self._preparing: asyncio.Future[None] | None = None
         self._last: tuple[object, _Agent, bool] = (None, _Agent(b"", b"", self._headers), False)
 
@@ -205,7 +202,8 @@ class Writer:
         if exactly_once and outputs:  # a failed attempt's outputs were discarded with it
             outputs = [out for out in outputs if out[3] == call.attempt]
         strings, string = self._strings, self._string
-        at = self._at if self._at[0] == trail.started_ms else self._at_ms(trail.started_ms)
+        started = trail.started_ms  # (read once: it reads two clocks)
+        at = self._at if self._at[0] == started else self._at_ms(started)
         topic, fullname = message.topic(), call.event.fullname
         if len(outputs) == 1:  # pass-through, the commonest: no list comprehension
             t, i, r, _ = outputs[0]

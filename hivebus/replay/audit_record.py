@@ -14,7 +14,7 @@ sensitive values, and a reply cut if it was longer than the blob limit.
 from __future__ import annotations
 
 from hivebus.audit.blobs import digest_of
-from hivebus.audit.records import LLM, STEP
+from hivebus.audit.records import LLM, OK, STEP
 from hivebus.audit.restore import restore
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.store import AuditStore
@@ -49,7 +49,7 @@ class AuditCalls:
             call = event.llm
             if call is None:
                 continue
-            if event.outcome != "ok":
+            if event.outcome != OK:
                 message = event.error.message if event.error is not None else "it failed"
                 replies.append(RecordedReply("", call.model, error=message))
                 continue
@@ -89,7 +89,7 @@ class AuditSteps:
             step = event.step
             if step is None:
                 continue
-            if event.outcome != "ok":
+            if event.outcome != OK:
                 error = event.error
                 failed = RecordedStep(None, error.message if error else "it failed",
                                       error.type if error else None)  # fmt: skip

@@ -5,10 +5,11 @@ The new version's handler calls `ctx.step(name, fn, ...)` as usual; the replay's
 input's id, the step's name, its index among the handling's steps of that name) in a
 `RecordedSteps`, and hands back its recorded result instead of running `fn`: the tool is not
 called again, and the diff shows what the code changed, not what the world answers now. A
-step that failed for good then fails alike now; one the record does not have (the new version
-runs more) fails the record at once: it is dead-lettered in the shadow, and the summary counts
-it. The result is the JSON the audit kept (sensitive fields redacted): `returns=` turns it
-back into its type (a pydantic model, say), as for a durable step.
+step that failed for good then fails alike now (a served step is not retried by its own
+`retry`: its attempts are in the record); one the record does not have (the new version runs
+more) fails the record at once: it is dead-lettered in the shadow, and the summary counts it.
+The result is the JSON the audit kept (sensitive fields redacted): `returns=` turns it back
+into its type (a pydantic model, say), as for a durable step.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter
 
 from hivebus.replay.recorded import NotRecorded, current_handling
-from hivebus.runtime.middlewares import NonRetryableError
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,10 @@ class RecordedSteps(Protocol):
         ...
 
 
-class RecordedStepFailed(NonRetryableError):
+class RecordedStepFailed(Exception):
     """The recorded step failed for good: the replayed one fails alike, with the recorded
-    message (`str(error)` is what it was); `recorded_type` names the exception's class."""
+    message (`str(error)` is what it was); `recorded_type` names the exception's class. The
+    handler may retry it, as it did live (the retry is served the record's next step)."""
 
     def __init__(self, message: str, recorded_type: str | None) -> None:
         super().__init__(message)

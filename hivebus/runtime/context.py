@@ -119,8 +119,8 @@ class Context:
         type of the recorded result).
         """
         source = STEP_SOURCE.get()  # a replay's, when it serves steps from the record
-        if source is not None:
-            fn = source.replace(name, fn, returns)
+        if source is not None:  # (its outcome is final: the record holds the retries)
+            fn, retry = source.replace(name, fn, returns), None
         observer = OBSERVER.get()  # the audit's, when the agent is audited
         if observer is not None:
             return await observed_step(observer, name, fn, args, retry)

@@ -77,8 +77,9 @@ class Outbox:
         self._dlq = dlq_topic(agent)
         self._log = log
         self._waiters: dict[Job, asyncio.Future[None]] = {}  # see `acknowledged`
-        # Who else must know of dead letters: the audit records those no handler saw (a
-        # record that cannot be decoded). Each may hold the job for a record of its own.
+        # Who else must know of dead letters: the audit records those no handling's audit
+        # saw (undecodable, refused late, a runtime fault). Each may hold the job for a
+        # record of its own.
         self.dead_letter_listeners: list[DeadLettered] = []
 
     async def emit(

@@ -4,8 +4,9 @@
 (`STEP_SOURCE`, a context variable a middleware sets): then the source hands back what to run
 instead. A replay serving tool calls from the audit's record is one (`replay --tools
 record`): the new version's handler gets the results the live agent's tools returned, and
-no tool runs twice. What replaces `fn` still goes through the step's retry and its observer,
-so a served step is retried and audited as a run one would be.
+no tool runs twice. What replaces `fn` goes through the step's observer, so a served step is
+audited as a run one would be, but not through its `retry`: the recorded outcome is the one
+after the live step's retries.
 """
 
 from __future__ import annotations

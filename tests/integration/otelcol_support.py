@@ -54,8 +54,9 @@ def collector_binary() -> Path:
         return target
     go = shutil.which("go")
     if go is None:
-        raise RuntimeError("the OTLP test builds an OpenTelemetry Collector with Go: put `go` "
-                           "on the PATH (Debian: apt-get install golang-go)")  # fmt: skip
+        raise RuntimeError("the OTLP test builds an OpenTelemetry Collector with Go 1.26: put "
+                           "`go` on the PATH (`.ci/run` fetches that toolchain from the Go "
+                           "module proxy when there is none)")  # fmt: skip
     print(f"building the OpenTelemetry Collector from {SOURCE} into {target} ...",
           file=sys.stderr, flush=True)  # fmt: skip
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +115,11 @@ class Collector:
     ) -> None:  # fmt: skip
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
-            self._process.wait(timeout=30)
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
 
     def spans(self) -> list[ReceivedSpan]:
         """Every span the debug exporter has written so far, with its resource's service."""

@@ -39,7 +39,7 @@ async def test_spans_reach_a_real_collector_over_otlp_as_one_trace(
             "OTEL_BSP_SCHEDULE_DELAY": "200", "HIVEBUS_AUDIT_TOPIC": unique_name("audit"),
         }  # fmt: skip
         env.pop("OTEL_SERVICE_NAME", None)
-        worker = _worker(env)
+        worker = _worker(env, tmp_path / "worker.log")
         try:
             async with Publisher("bank-tests") as publisher:
                 risky_id = await publisher.publish("transactions.card", risky, key=account)
@@ -83,17 +83,26 @@ async def _trace_of(
                 s.name == COMPLIANCE for s in trace
             ):
                 return trace
-        assert asyncio.get_running_loop().time() < deadline, sorted({s.name for s in spans})
+        assert asyncio.get_running_loop().time() < deadline, (
+            sorted({s.name for s in spans}),
+            (collector.folder / "worker.log").read_text()[-3000:],
+        )
         await asyncio.sleep(0.5)
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`hivebus run` with the seed's fraud and compliance agents."""
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`hivebus run` with the seed's fraud and compliance agents; its output in `log`."""
     command = [sys.executable, "-m", "hivebus.cli", "run", str(AGENTS / "fraud.py"),
                str(AGENTS / "compliance.py"), "--grace=2"]  # fmt: skip
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:
     worker.send_signal(signal.SIGTERM)
-    worker.wait(timeout=60)
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+        raise

@@ -20,6 +20,7 @@ from hivebus.audit.records import (
     PlainDecision,
     PlainDecisions,
     PlainLineage,
+    PlainOdd,
     PlainOutput,
 )
 from hivebus.audit.trail import Trail
@@ -210,9 +211,9 @@ def test_a_position_past_the_names_is_an_error_not_a_wrong_decision() -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match="past their 1 names"):
         expand_rows(rows)
-    columns = _columns(type=3)
-    with pytest.raises(ValueError, match="past their 1 names"):
-        expand_columns(columns)
+    for wrong in (_columns(type=3), _columns(type=-1), _columns(output_topic=0, output_type=-2)):
+        with pytest.raises(ValueError, match="past their 1 names"):
+            expand_columns(wrong)
 
 
 def test_columns_that_disagree_are_an_error_not_wrong_decisions() -> None:
@@ -220,6 +221,8 @@ def test_columns_that_disagree_are_an_error_not_wrong_decisions() -> None:
         expand_columns(_columns(began=[]))
     with pytest.raises(ValueError, match="2 output ids for 1 rows"):
         expand_columns(_columns(output_topic=0, output_ids=["o1", "o2"]))
+    with pytest.raises(ValueError, match="odd row out of range"):
+        expand_columns(_columns(odd=[PlainOdd(row=1, attempt=2, type=0, outputs=[])]))
 
 
 def _columns(**changes: Any) -> PlainColumns:

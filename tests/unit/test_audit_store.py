@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from hivebus.audit.at import snapshot
-from hivebus.audit.records import AuditEvent, ErrorInfo, InputRef, LLMCall, OutputRef, StepInfo
+from hivebus.audit.records import (
+    LATE,
+    AuditEvent,
+    ErrorInfo,
+    InputRef,
+    LLMCall,
+    OutputRef,
+    StepInfo,
+)
 from hivebus.audit.store import AuditStore
 from hivebus.durable.records import JournalStep, RunJournal
 
@@ -115,21 +123,41 @@ def test_at_a_plain_handling_shows_its_last_attempt_and_its_kept_input() -> None
 
 def test_a_late_dead_letter_and_the_handling_s_own_decision_merge_in_either_order() -> None:
     out = OutputRef(topic="flagged", event_id="o1", type="x.Flagged")
-    handled = audit("decision", "a/e5", 0, 50, input=given("e5"), outputs=[out], attempt=1)
+    scored = step("a/e5", 0, 49, "score", 0, "0.9")  # the handling's own events: seq 0 and 1
+    handled = audit("decision", "a/e5", 1, 50, input=given("e5"), outputs=[out], attempt=1)
     error = ErrorInfo(type="MSG_SIZE_TOO_LARGE", message="too large", dead_letter_topic="dlq")
-    # As dead_letters.py writes it: no outputs, no duration.
-    late = audit("decision", "a/e5", 0, 60, input=given("e5"), outcome="dead-lettered",
+    # As dead_letters.py writes it: after the handling's events (seq LATE), no outputs.
+    late = audit("decision", "a/e5", LATE, 60, input=given("e5"), outcome="dead-lettered",
                  duration_ms=0.0, attempt=1, error=error)  # fmt: skip
-    redelivered = audit("decision", "a/e5", 0, 70, input=given("e5"), attempt=2)
-    for order in ([handled, late, redelivered], [late, handled, redelivered]):
+    again = audit("decision", "a/e5", 1, 70, input=given("e5"), attempt=2)  # a redelivery
+    for order in ([scored, handled, late, again], [late, scored, handled, again]):
         store = AuditStore()
-        assert [store.add([event]) for event in order] == [1, 1, 0]
-        [decision] = store.events(correlation_id="c1")
+        assert [store.add([event]) for event in order] == [1, 1, 1, 0]
+        kept = store.events(correlation_id="c1")
+        assert [(e.kind, e.seq) for e in kept] == [("step", 0), ("decision", 1)]
+        decision = kept[1]
         assert (decision.outcome, decision.error, decision.outputs) == (
             "dead-lettered",
             error,
             [out],
         )
-        assert (decision.at_ms, decision.attempt) == (50, 1)  # the handling's own
+        assert (decision.at_ms, decision.duration_ms, decision.attempt) == (50, 2.0, 1)
         [stats] = store.agent_stats()
         assert (stats.decisions, stats.dead_lettered) == (1, 1)
+
+
+def test_only_a_late_dead_letter_merges_a_handler_s_own_dead_letter_does_not() -> None:
+    handled = audit("decision", "a/e6", 0, 50, input=given("e6"))
+    refused = audit(
+        "decision",
+        "a/e6",
+        0,
+        60,
+        input=given("e6"),
+        outcome="dead-lettered",
+        error=ErrorInfo(type="ValueError", message="no"),
+    )  # a redelivery's, say
+    store = AuditStore()
+    assert [store.add([event]) for event in (handled, refused)] == [1, 0]
+    [decision] = store.events(correlation_id="c1")
+    assert decision.outcome == "ok" and decision.error is None

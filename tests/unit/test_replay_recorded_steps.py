@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from hivebus.replay.recorded import MarkInput, NotRecorded
 from hivebus.replay.recorded_steps import RecordedStep, RecordedStepFailed, StepsFromRecord
+from hivebus.runtime.middlewares import NonRetryableError
 from hivebus.runtime.step_source import STEP_SOURCE
 
 
@@ -84,10 +85,13 @@ def test_a_recorded_failure_fails_alike_with_its_message() -> None:
     assert str(error) == "the service is down" and error.recorded_type == "ValueError"
 
 
-def test_a_step_the_record_does_not_have_is_not_retried() -> None:
-    source = StepsFromRecord(Book({}), "fraud")
+def test_a_step_the_record_does_not_have_fails_at_once() -> None:
+    book = Book({})
+    source = StepsFromRecord(book, "fraud")
     with pytest.raises(NotRecorded, match="step 'score' #1 of fraud handling e3"):
         serve(source, "e3", ("score", None))
+    assert book.asked == [("fraud", "e3", "score", 0)]  # asked once
+    assert issubclass(NotRecorded, NonRetryableError)  # and the handler is not retried
     with pytest.raises(NotRecorded, match="outside the handling"):
         source.replace("score", _never_called, None)
 
