@@ -83,6 +83,7 @@ def test_a_recorded_failure_fails_alike_with_its_message() -> None:
     [error] = serve(StepsFromRecord(book, "fraud"), "e2", ("score", None))
     assert isinstance(error, RecordedStepFailed)
     assert str(error) == "the service is down" and error.recorded_type == "ValueError"
+    assert not isinstance(error, NonRetryableError)  # the handler may retry, as it did live
 
 
 def test_a_step_the_record_does_not_have_fails_at_once() -> None:
