@@ -360,15 +360,22 @@ def encode_event(event: AuditEvent) -> bytes:
     return out.getvalue()
 
 
-def _partitions(topic: str) -> int:
-    """How many partitions the audit topic has (the worker created it before the agent)."""
+def _partitions(topic: str, timeout_s: float = 30.0) -> int:
+    """How many partitions the audit topic has (the worker created it before the agent).
+    A topic just created may not have its leaders yet (LEADER_NOT_AVAILABLE): asked again
+    until it does."""
     consumer = Consumer({
         **connection_settings("consumer"), "group.id": f"hivebus-audit-{uuid.uuid4().hex[:8]}"
     })  # fmt: skip
+    deadline = time.monotonic() + timeout_s
     try:
-        found = consumer.list_topics(topic, timeout=30).topics.get(topic)
+        while True:
+            found = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+            if found is not None and found.error is None and found.partitions:
+                return len(found.partitions)
+            if time.monotonic() > deadline:
+                why = found.error if found is not None and found.error else "no partitions"
+                raise RuntimeError(f"the audit topic {topic} is not usable: {why}")
+            time.sleep(0.2)
     finally:
         consumer.close()
-    if found is None or found.error is not None or not found.partitions:
-        raise RuntimeError(f"the audit topic {topic} does not exist")
-    return len(found.partitions)
