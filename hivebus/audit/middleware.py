@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import replace
+from sys import getrefcount
 from time import perf_counter
 from weakref import WeakKeyDictionary
 
@@ -38,6 +39,7 @@ from hivebus.runtime.outbox import Fenced, Outbox
 
 log = logging.getLogger("hivebus.audit")
 PREPARE_S = 15.0
+_UNSHARED = 2  # `getrefcount` of a trail only `__call__` holds (its local and the argument)
 FAILURES = Counter(
     "hivebus_audit_failures", "Handlings whose audit could not be written", ["agent"]
 )
@@ -107,8 +109,14 @@ class Audit:
         if columns is None or call.handler.is_async:
             return self._audit(writer, call, call_next)
         # The commonest handling, kept short: a plain `def`, every record audited.
-        trail = Trail(call, call.job.raw_lineage())  # (one each: a task the handler started
-        token = OBSERVER.set(trail)  # may still hold it, and tell it what it does later)
+        lineage = call.job.raw_lineage()
+        trail = writer.spare
+        if trail is None:
+            trail = Trail(call, lineage)
+        else:  # the last plain handling's: nothing else held it (see below)
+            writer.spare = None
+            trail.call, trail.lineage, trail.clock = call, lineage, perf_counter()
+        token = OBSERVER.set(trail)
         try:
             handled = call_next(call)
         finally:
@@ -123,6 +131,10 @@ class Audit:
                 raise
             except Exception:
                 _failed(call)
+                return DONE
+            if getrefcount(trail) <= _UNSHARED:  # no task or context the handler made holds
+                trail.outputs.clear()  # it, to tell it later what it does: used again
+                writer.spare = trail
             return DONE
         self._write_now(writer, trail)
         return DONE

@@ -104,6 +104,9 @@ class Writer:
         # The columns when every handling is audited and plain ones go in columns: then
         # `Audit` writes a plain sync handling's decision itself, the shortest way.
         self.fast: Batches | None = None
+        # A plain sync handling's trail, once its decision is in columns and nothing else
+        # holds it: the next one's, so the commonest handling allocates none (`Audit`).
+        self.spare: Trail | None = None
         self._preparing: asyncio.Future[None] | None = None
         self._last: tuple[object, _Agent, bool] = (None, _Agent(b"", b"", self._headers), False)
 

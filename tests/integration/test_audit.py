@@ -5,6 +5,7 @@ sampling, and a durable run's steps."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from hivebus.dev import Endpoints
 from hivebus.kafka.connection import connection_settings
 from hivebus.runtime.loader import import_file, load_agents
 from hivebus.runtime.middlewares import NonRetryableError
+from hivebus.runtime.observe import OBSERVER
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
@@ -476,6 +478,32 @@ async def test_plain_decisions_go_in_columns_one_per_record_handled(
             placed.setdefault((group.topic, group.partition), set()).add(partition)
     assert set(placed) == {(source, p) for p, _ in inputs.values()}
     assert all(len(on) == 1 for on in placed.values())
+
+
+async def test_a_trail_a_handler_s_context_still_holds_is_never_used_again(
+    stack: Endpoints, admin: object, audit_topic: str
+) -> None:
+    # A plain `def` handling's trail is used again for the next one, unless something the
+    # handler made (a copied context: a task, a callback) still holds it.
+    source, output = topics(admin, "audit-held", partitions=1)  # type: ignore[arg-type]
+    agent = Agent(unique_name("audit-held"), middleware=[Audit()])
+    kept: list[contextvars.Context] = []
+
+    @agent.on(source, Ping, output=output)
+    def relay(ping: Ping, ctx: Context) -> Pong:
+        if ping.seq % 2 == 0:
+            kept.append(contextvars.copy_context())  # what `loop.create_task` would keep
+        return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
+
+    async with running([agent]):
+        ids = await publish(source, pings(40, keys=1))
+        store = await projected(audit_topic, lambda s: s.count() >= 40)
+    trails = [context[OBSERVER] for context in kept]
+    assert len(trails) == 20 and len({id(t) for t in trails}) == 20  # none used again
+    seqs = [t.call.event.seq for t in trails]  # type: ignore[union-attr]
+    assert seqs == list(range(0, 40, 2))  # each still the one of its own handling
+    decisions = [e for i in ids for e in store.events(correlation_id=i)]
+    assert [d.input.offset for d in decisions if d.input] == list(range(40))
 
 
 def _headers_of(topic: str) -> list[tuple[int, int, bytes | None, str]]:
