@@ -71,37 +71,39 @@ class Columns:
 
     def add(self, trail: Trail) -> int:
         """The decision of `trail`, which ended plain (`ended` set); about its size in bytes.
-        Everything is worked out before anything is appended: the columns stay aligned."""
+        What may fail is worked out before the row is appended, or the row is taken back:
+        the columns stay aligned."""
         call = trail.call
         job = call.job
-        offset = job.message.offset()
         cause, correlation, run = trail.lineage
         headers = job.headers
         if correlation is cause and run is None and not headers:
             lineage = NO_LINEAGE  # a record from outside hivebus
         else:
             lineage = _lineage(cause, correlation, run, headers)
-        outputs, out_id = trail.outputs, None
-        shared = call.attempt == 1 and type(call.event) is self.kind  # as the rows are
-        if shared and len(outputs) == 1:
-            topic, candidate, record, _ = outputs[0]
-            if topic is self.out_topic and type(record) is self.out_class:  # (`is`: the
-                out_id = candidate  # handler's own topic; an equal one is odd, and reads alike)
-        as_shared = out_id is not None or (shared and not outputs and self.out_topic is None)
-        odd = None if as_shared else self._odd(len(self.offsets), call, outputs)
-        self.offsets.append(offset)
+        self.offsets.append(job.message.offset())
         self.event_ids.append(cause)
         self.lineage.append(lineage)
         self.began.append(trail.clock)
         self.ended.append(trail.ended)
         size = len(cause) + len(lineage) + 24
-        if out_id is not None:
-            self.output_ids.append(out_id)
-            return size + len(out_id)
-        if odd is not None:
-            self.odd.append(odd)
-            return size + len(odd)
-        return size
+        outputs = trail.outputs
+        if call.attempt == 1 and type(call.event) is self.kind:
+            if len(outputs) == 1:
+                topic, out_id, record, _ = outputs[0]
+                if topic is self.out_topic and type(record) is self.out_class:  # (`is`: the
+                    self.output_ids.append(out_id)  # handler's own; an equal one is odd)
+                    return size + len(out_id)
+            elif not outputs and self.out_topic is None:
+                return size
+        try:
+            odd = self._odd(len(self.offsets) - 1, call, outputs)
+        except BaseException:
+            for column in (self.offsets, self.event_ids, self.lineage, self.began, self.ended):
+                column.pop()
+            raise
+        self.odd.append(odd)
+        return size + len(odd)
 
     def _odd(self, row: int, call: Call, outputs: list[Published]) -> bytes:
         """The `PlainOdd` of row `row`: its attempt, its type, all its outputs."""

@@ -240,3 +240,23 @@ def test_the_causation_is_found_where_hivebus_puts_it_and_anywhere_else() -> Non
     assert causation_of(ordered) == b"c1"
     assert causation_of([("ce_causationid", b"c2"), ("ce_id", b"e")]) == b"c2"
     assert causation_of([("ce_id", b"e")]) is None and causation_of(None) is None
+
+
+def test_a_row_that_fails_half_way_is_taken_back_and_the_columns_still_read() -> None:
+    class Broken(_Type):
+        @property
+        def fullname(self) -> str:  # type: ignore[override]
+            raise RuntimeError("a contract without a name")
+
+    good = trail(1, "g1", outputs=(("t", "o1", "x.T"),))
+    bad = trail(2, "b2", outputs=(("t", "o2", "x.T"), ("t", "o3", "x.T")))
+    bad.outputs[1] = ("t", b"o3", Broken(), 1)  # type: ignore[assignment]
+    agent, topic = wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"transactions.card")
+    columns = Columns(agent, topic, 4, 1, 1_000, 10.0, good)
+    columns.add(good)
+    with pytest.raises(RuntimeError, match="without a name"):
+        columns.add(bad)
+    columns.add(trail(3, "g3", outputs=(("t", "o4", "x.T"),)))
+    value = batch_value(frame_header(7), [], [columns.body()])
+    batch = AuditBatch.model_validate(fastavro.schemaless_reader(io.BytesIO(value[5:]), SCHEMA))
+    assert [(e.input.event_id if e.input else None) for e in events_of(batch)] == ["g1", "g3"]
