@@ -46,9 +46,7 @@ def expand_columns(group: PlainColumns) -> list[AuditEvent]:
     positions += [n for item in group.odd for out in item.outputs for n in (out.topic, out.type)]
     positions += [item.type for item in group.odd]
     if any(not 0 <= n < len(names) for n in positions):  # (-1 would name the last one)
-        raise ValueError(
-            f"plain decisions of {group.agent} name a position past their {len(names)} names"
-        )
+        raise _past_names(group)
     shared = count - len(odd)
     if group.output_topic >= 0 and len(group.output_ids) != shared:
         raise ValueError(
@@ -74,23 +72,14 @@ def expand_columns(group: PlainColumns) -> list[AuditEvent]:
                     OutputRef(topic=names[out.topic], event_id=out.event_id, type=names[out.type])
                     for out in item.outputs
                 ]
-            correlation = lineage.correlation_id
-            events.append(AuditEvent(
-                kind=DECISION, decision_id=f"{group.agent}/{event_id}", seq=0,
-                agent=group.agent, agent_version=group.agent_version,
-                correlation_id=event_id if correlation is None else correlation,
-                run_id=lineage.run_id,
-                at_ms=group.at_ms + round(1000 * (began - group.clock)),
-                duration_ms=1000 * (group.ended[row] - began), outcome=OK,
-                attempt=attempt, outputs=refs,
-                input=InputRef(topic=group.topic, partition=group.partition, offset=offset,
-                               event_id=event_id, causation_id=lineage.causation_id,
-                               type=type_name),
+            events.append(_decision(
+                group, event_id, lineage.correlation_id, lineage.run_id,
+                group.at_ms + round(1000 * (began - group.clock)),
+                1000 * (group.ended[row] - began), attempt, refs, offset,
+                lineage.causation_id, type_name,
             ))  # fmt: skip
     except IndexError:
-        raise ValueError(
-            f"plain decisions of {group.agent} name a position past their {len(names)} names"
-        ) from None
+        raise _past_names(group) from None
     return events
 
 
@@ -105,19 +94,33 @@ def expand_rows(group: PlainDecisions) -> list[AuditEvent]:
                 OutputRef(topic=names[out.topic], event_id=out.event_id, type=names[out.type])
                 for out in row.outputs
             ]
-            events.append(AuditEvent(
-                kind=DECISION, decision_id=f"{group.agent}/{row.event_id}", seq=0,
-                agent=group.agent, agent_version=group.agent_version,
-                correlation_id=row.event_id if row.correlation_id is None else row.correlation_id,
-                run_id=row.run_id,
-                at_ms=group.at_ms + row.at_delta_ms, duration_ms=row.duration_ms, outcome=OK,
-                attempt=row.attempt, outputs=outputs,
-                input=InputRef(topic=group.topic, partition=group.partition, offset=offset,
-                               event_id=row.event_id, causation_id=row.causation_id,
-                               type=names[row.type]),
+            events.append(_decision(
+                group, row.event_id, row.correlation_id, row.run_id,
+                group.at_ms + row.at_delta_ms, row.duration_ms, row.attempt, outputs, offset,
+                row.causation_id, names[row.type],
             ))  # fmt: skip
     except IndexError:
-        raise ValueError(
-            f"plain decisions of {group.agent} name a position past their {len(names)} names"
-        ) from None
+        raise _past_names(group) from None
     return events
+
+
+def _decision(
+    group: PlainColumns | PlainDecisions, event_id: str, correlation_id: str | None,
+    run_id: str | None, at_ms: int, duration_ms: float, attempt: int, outputs: list[OutputRef],
+    offset: int, causation_id: str | None, type_name: str,
+) -> AuditEvent:  # fmt: skip
+    """A plain decision as any other reads: seq 0, outcome ok, its input by reference."""
+    return AuditEvent(
+        kind=DECISION, decision_id=f"{group.agent}/{event_id}", seq=0, agent=group.agent,
+        agent_version=group.agent_version,
+        correlation_id=event_id if correlation_id is None else correlation_id, run_id=run_id,
+        at_ms=at_ms, duration_ms=duration_ms, outcome=OK, attempt=attempt, outputs=outputs,
+        input=InputRef(topic=group.topic, partition=group.partition, offset=offset,
+                       event_id=event_id, causation_id=causation_id, type=type_name),
+    )  # fmt: skip
+
+
+def _past_names(group: PlainColumns | PlainDecisions) -> ValueError:
+    return ValueError(
+        f"plain decisions of {group.agent} name a position past their {len(group.names)} names"
+    )
