@@ -31,6 +31,7 @@ _CAUSATION_AT = 7  # in the headers `HeaderBuilder.caused` writes
 NO_LINEAGE = NULL * 3  # correlation (the event's own), causation and run: none
 _LENGTHS = [long(n) for n in range(4096)]
 _DELTAS = {n: long(n) for n in range(-4096, 4096)}
+_ZERO, _ONE = long(0), long(1)
 
 
 class Columns:
@@ -154,6 +155,13 @@ def _array(count: int, items: bytes) -> bytes:
 
 def _deltas(first: int, offsets: list[int]) -> bytes:
     """Each offset less the one before (the first: less `first`), as Avro longs."""
+    if not offsets:
+        return b""
+    count, last = len(offsets), offsets[-1]
+    if offsets[0] == first and last - first == count - 1 and offsets == list(
+        range(first, last + 1)
+    ):  # the commonest: one after another from `first`
+        return _ZERO + _ONE * (count - 1)
     deltas = list(map(sub, offsets, [first, *offsets[:-1]]))
     try:
         return b"".join(map(_DELTAS.__getitem__, deltas))
@@ -163,9 +171,13 @@ def _deltas(first: int, offsets: list[int]) -> bytes:
 
 def _strings(items: list[bytes]) -> bytes:
     """Avro strings, each its length then its bytes."""
+    lengths = set(map(len, items))
+    if len(lengths) == 1 and (size := lengths.pop()) < len(_LENGTHS):
+        prefix = _LENGTHS[size]  # all of one length (ids, most often): one join
+        return prefix + prefix.join(items)
     try:
-        lengths = map(_LENGTHS.__getitem__, map(len, items))
-        return b"".join(chain.from_iterable(zip(lengths, items, strict=True)))
+        return b"".join(chain.from_iterable(zip(map(_LENGTHS.__getitem__, map(len, items)),
+                                                items, strict=True)))  # fmt: skip
     except IndexError:  # one of 4096 bytes or more
         return b"".join(map(string, items))
 
