@@ -213,20 +213,28 @@ def _audit(w: dict[str, Any]) -> list[str]:
         f"## (g) audit: pass-through, {w['count']:,} events, {w['partitions']} partitions, "
         f"audit on against off, median of {w['rounds']} alternating round(s)",
         "",
-        "| system | events/s | CPU s per 1k events | rounds (events/s) |",
-        "| --- | ---: | ---: | --- |",
+        "| system | events/s | CPU s per 1k events | event-loop CPU µs/event | rounds (events/s) |",
+        "| --- | ---: | ---: | ---: | --- |",
     ]
     for name, s in w["systems"].items():
         if "events_per_s" not in s:
-            lines.append(f"| {name} | — | — | {s['note']} |")
+            lines.append(f"| {name} | — | — | — | {s['note']} |")
             continue
         rounds = ", ".join(f"{r:,.0f}" for r in s["rounds"])
-        lines.append(f"| {name} | {s['events_per_s']:,.0f} | {s['cpu_s_per_1k']:.3f} | {rounds} |")
+        loop = f"{s['loop_cpu_us']:.2f}" if s.get("loop_cpu_us") else "—"
+        lines.append(f"| {name} | {s['events_per_s']:,.0f} | {s['cpu_s_per_1k']:.3f} | {loop} | "
+                     f"{rounds} |")  # fmt: skip
     if w.get("ratio") is not None:
         verdict = "met" if w["ratio"] >= w["target"] else "missed"
         lines += ["", f"Audit on runs at {w['ratio']:.2f}x audit off (target: at least "
                   f"{w['target']:.2f}x, {verdict}); every event also writes its decision to "
                   "the audit topic through the outbox."]  # fmt: skip
+    paired = w.get("paired")
+    if paired:
+        each = ", ".join(f"{r:.2f}" for r in paired["rounds"])
+        lines.append(f"Round by round (on / off, run one after the other): {each}; median "
+                     f"{paired['median']:.2f}x, {paired['met']} of {len(paired['rounds'])} "
+                     "at or above the target.")  # fmt: skip
     return [*lines, ""]
 
 

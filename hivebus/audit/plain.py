@@ -157,10 +157,9 @@ def _deltas(first: int, offsets: list[int]) -> bytes:
     """Each offset less the one before (the first: less `first`), as Avro longs."""
     if not offsets:
         return b""
-    count, last = len(offsets), offsets[-1]
-    if offsets[0] == first and last - first == count - 1 and offsets == list(
-        range(first, last + 1)
-    ):  # the commonest: one after another from `first`
+    count = len(offsets)
+    if offsets[-1] - first == count - 1 and offsets == list(range(first, first + count)):
+        # the commonest: one after another from `first`
         return _ZERO + _ONE * (count - 1)
     deltas = list(map(sub, offsets, [first, *offsets[:-1]]))
     try:

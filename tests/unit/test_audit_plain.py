@@ -180,6 +180,24 @@ def test_ids_and_offsets_past_the_small_tables_are_encoded_in_full() -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("offsets", "ids"),
+    [
+        ([7, 8, 9, 10], ["a" * 36, "b" * 36, "c" * 36, "d" * 36]),  # one after another, one length
+        ([7, 9, 8, 12], ["a", "bb", "", "dddd"]),  # gaps, a step back, lengths that differ
+        ([8, 9, 10], ["x" * 4096] * 3),  # one length, past the table of small lengths
+    ],
+)
+def test_the_short_ways_of_writing_columns_read_back_as_rows(
+    offsets: list[int], ids: list[str]
+) -> None:
+    trails = [trail(o, i, outputs=(("t", f"o{o}", "x.T"),)) for o, i in zip(offsets, ids)]
+    events = events_of(read(trails))
+    assert [(e.input.offset, e.input.event_id) for e in events if e.input] == list(
+        zip(offsets, ids, strict=True)
+    )
+
+
 def test_the_row_by_row_format_of_older_logs_still_reads() -> None:
     rows = PlainDecisions(
         agent="fraud", agent_version="1", topic="t", partition=2, names=["x.T", "out", "x.O"],
