@@ -191,7 +191,8 @@ def test_ids_and_offsets_past_the_small_tables_are_encoded_in_full() -> None:
 def test_the_short_ways_of_writing_columns_read_back_as_rows(
     offsets: list[int], ids: list[str]
 ) -> None:
-    trails = [trail(o, i, outputs=(("t", f"o{o}", "x.T"),)) for o, i in zip(offsets, ids)]
+    rows = zip(offsets, ids, strict=True)
+    trails = [trail(offset, id_, outputs=(("t", f"o{offset}", "x.T"),)) for offset, id_ in rows]
     events = events_of(read(trails))
     assert [(e.input.offset, e.input.event_id) for e in events if e.input] == list(
         zip(offsets, ids, strict=True)
