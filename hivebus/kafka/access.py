@@ -16,6 +16,8 @@ from hivebus.errors import ConfigError, HivebusError
 from hivebus.kafka.connection import connection, connection_settings
 from hivebus.kafka.secrets import redact
 
+FIRST_WAIT_S, LONGEST_WAIT_S = 0.25, 5.0  # for one answer to `check_access`
+
 CREDENTIALS = ("sasl.mechanism", "sasl.username", "sasl.password")
 CLI_TIMEOUT_S = 10.0  # a command's wait for a first answer from the cluster
 
@@ -79,14 +81,16 @@ def check_access(timeout_s: float = 30.0) -> None:
     config: dict[str, Any] = {**connection_settings("admin"), "error_cb": watch, "log_level": 0}
     admin = AdminClient(config)
     deadline = time.monotonic() + timeout_s
-    while True:
+    wait = FIRST_WAIT_S  # short, so a refusal shows at once; longer each time, for a broker
+    while True:  # whose answer takes long (thousands of topics, a loaded machine)
         try:
-            admin.list_topics(timeout=0.25)
+            admin.list_topics(timeout=wait)
             return
         except KafkaException:
             pass
         admin.poll(0)  # serves error_cb
         watch.check()
+        wait = min(2 * wait, LONGEST_WAIT_S, max(deadline - time.monotonic(), FIRST_WAIT_S))
         if time.monotonic() > deadline:
             found = connection()
             raise HivebusError(
