@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from hivebus.contracts import Record
-from hivebus.durable.blobs import BlobStore
-from hivebus.durable.journal import JournalStore
 from hivebus.durable.records import JournalStep, RunJournal
 
 if TYPE_CHECKING:
@@ -35,6 +33,21 @@ class Deferred:
     multi_type: bool
 
 
+class JournalWriter(Protocol):
+    """Where a run's journal is written: the journal topic (`JournalStore`), or memory for
+    a run that must leave no trace (a replay's)."""
+
+    async def write(self, journal: RunJournal, partition: int) -> None: ...
+
+
+class StepBlobs(Protocol):
+    """Where step results too large for the journal go (`BlobStore`, or memory)."""
+
+    async def put(self, run_id: str, seq: int, data: bytes, partition: int) -> bytes: ...
+
+    async def get(self, ref: bytes) -> bytes: ...
+
+
 class Suspended(BaseException):
     """The run waits (a timer, a signal): it gives up its request, its lane and its slot.
     A BaseException, so a handler's `except Exception` cannot swallow it."""
@@ -48,9 +61,9 @@ class Run:
     def __init__(
         self,
         journal: RunJournal,
-        store: JournalStore,
+        store: JournalWriter,
         partition: int,
-        blobs: BlobStore,
+        blobs: StepBlobs,
         requests: Requests | None = None,
     ) -> None:
         self.journal = journal

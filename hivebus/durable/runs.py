@@ -116,7 +116,7 @@ class Runs:
         assert serde is not None
         journal = await store.get(request.run_id, ctx.partition, ctx.generation)
         if journal is None or (journal.state == PENDING and request.kind == START):
-            journal = _new_journal(self.agent.name, request, journal)
+            journal = new_journal(self.agent.name, request, journal)
         if journal.state == PENDING and request.kind in (SIGNAL, CANCEL):
             # Ahead of its start (which may still be on its way through the intake): kept.
             run = Run(journal, store, ctx.partition, self.blobs())
@@ -173,7 +173,7 @@ class Runs:
                 await self.children.cancel_open(journal, run.position)
                 await run.end(FAILED, f"{type(error).__name__}: {error}")
             raise
-        ctx.caused_by(_started_by(journal))  # not by the request that woke the run
+        ctx.caused_by(started_by(journal))  # not by the request that woke the run
         for deferred in run.deferred:
             await ctx.publish(deferred.topic, deferred.record, key=deferred.key,
                               multi_type=deferred.multi_type)  # fmt: skip
@@ -193,7 +193,7 @@ class Runs:
             await run.save()
 
 
-def _new_journal(agent: str, request: RunRequest, pending: RunJournal | None) -> RunJournal:
+def new_journal(agent: str, request: RunRequest, pending: RunJournal | None) -> RunJournal:
     """The journal of a run its request starts; any other request makes it pending (kept
     for the start, e.g. a signal that overtook it)."""
     now = stamp()
@@ -208,7 +208,7 @@ def _new_journal(agent: str, request: RunRequest, pending: RunJournal | None) ->
     )  # fmt: skip
 
 
-def _started_by(journal: RunJournal) -> list[tuple[str, bytes]]:
+def started_by(journal: RunJournal) -> list[tuple[str, bytes]]:
     """The starting event's headers, stamped with the run: what the run's events link to."""
     headers = [(name, value) for name, value in journal.input_headers.items() if name != "ce_runid"]
     return [*headers, ("ce_runid", journal.run_id.encode())]

@@ -26,7 +26,9 @@ class InputRef:
     partition: int
     offset: int
     key: str | None
-    outcome: str = "handled"  # handled, skipped (no handler), dead-lettered, cancelled
+    # handled, skipped (no handler), dead-lettered, cancelled, suspended (a durable run that
+    # waits for a signal or a long sleep)
+    outcome: str = "handled"
 
     @property
     def where(self) -> str:

@@ -53,17 +53,17 @@ def historical_outputs(
     serde: Serde,
     admin: AdminClient,
     topics: Collection[str],
-    agent: str,
+    agents: Collection[str],
     causes: Collection[str],
     start_ms: int,
     *,
     timeout_s: float = 30.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, list[Output]], int]:
-    """The outputs `agent` wrote to `topics` for the inputs in `causes` (from `start_ms`,
+    """The outputs `agents` wrote to `topics` for the inputs in `causes` (from `start_ms`,
     less the clock slack, to the current end), and how many exact repeats were dropped (a
     redelivered input handled twice writes its outputs twice)."""
-    wanted, source = set(causes), f"hivebus://agents/{agent}"
+    wanted, sources = set(causes), {f"hivebus://agents/{agent}" for agent in agents}
     ranges = ranges_between(
         admin, partitions_of(admin, topics, timeout_s), start_ms - CLOCK_SLACK_MS, None, timeout_s
     )
@@ -80,8 +80,8 @@ def historical_outputs(
             for message in batch:
                 headers = message.headers()
                 attributes = header_values(headers)
-                cause = attributes.get("ce_causationid")
-                if cause is None or cause not in wanted or attributes.get("ce_source") != source:
+                cause, source = attributes.get("ce_causationid"), attributes.get("ce_source")
+                if cause is None or cause not in wanted or source not in sources:
                     continue
                 where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
                 _, _, output = output_of(

@@ -56,6 +56,7 @@ class ReplayReport:
                 "skipped": len(self.inputs_by("skipped")),
                 "dead_lettered": len(self.inputs_by("dead-lettered")),
                 "cancelled": len(self.inputs_by("cancelled")),
+                "suspended": len(self.inputs_by("suspended")),
                 "outside_times": self.outside,
                 "not_yet_handled_live": self.unhandled_live,
                 "with_differences": len(self.diff.differing_inputs),
@@ -97,6 +98,12 @@ def summary(report: ReplayReport, *, show: int = 20) -> str:
         "  outputs    " + ", ".join(f"{counts[k]:,} {k}" for k in KINDS),
         f"  differ     {len(report.diff.differing_inputs):,} of {len(report.inputs):,} inputs",
     ]
+    suspended = report.inputs_by("suspended")
+    if suspended:
+        lines.append(
+            f"  note       {len(suspended):,} durable run(s) waited for a signal or a long "
+            "sleep and did not complete in the replay: what they publish later shows as missing"
+        )
     if report.unhandled_live:
         lines.append(
             f"  note       {report.unhandled_live:,} input(s) of the range were not yet handled "

@@ -25,6 +25,7 @@ from hivebus.kafka.admin import admin_client
 from hivebus.llm import LLM, LLMSettings
 from hivebus.replay.cleanup import drop_shadow
 from hivebus.replay.diff import Output, compare
+from hivebus.replay.durable_runs import ReplayedRuns
 from hivebus.replay.groups import committed_offsets
 from hivebus.replay.names import ShadowNames, new_replay_id
 from hivebus.replay.outputs import historical_outputs, output_of
@@ -80,11 +81,8 @@ async def replay(
     if start is not None and end is not None and end <= start:
         raise ConfigError("--to must be later than --from")
     new = pick_agent(load_agents(options.spec), options.agent, options.spec)
-    if new.durable or new.calls:
-        raise ConfigError(
-            f"agent {new.name} is durable: replaying durable runs (their journal, timers and "
-            "calls) is not supported yet"
-        )
+    runs = _durable(new, options)
+    shadowed = runs.agent if runs is not None else new
     names = ShadowNames(options.replay_id or new_replay_id())
     seconds: dict[str, float] = {}
     clock = time.monotonic()
@@ -106,8 +104,9 @@ async def replay(
     clock = time.monotonic()
     bar = Progress("  replaying", total, out=out)
     run = ShadowRun(
-        new, names=names, serde=serde, admin=admin, llm=llm,
+        shadowed, names=names, serde=serde, admin=admin, llm=llm,
         recorded=options.llm == "record", steps=steps, partitions=partition_counts,
+        suspended=runs.suspended if runs is not None else None,
     )  # fmt: skip
     try:
         result = await run.run(
@@ -125,7 +124,7 @@ async def replay(
     causes = [item.id for item in result.inputs]
     history = Progress("  live outputs", 0, out=out)
     old, repeats = await asyncio.to_thread(
-        historical_outputs, serde, admin, topics, options.agent, causes,
+        historical_outputs, serde, admin, topics, _live_sources(options.agent, new), causes,
         options.start_ms if options.start_ms is not None else 0,
         timeout_s=options.timeout_s, progress=history.update,
     )  # fmt: skip
@@ -155,6 +154,26 @@ def pick_agent(agents: list[Agent], name: str, spec: str) -> Agent:
         return agents[0]
     found = ", ".join(a.name for a in agents)
     raise ConfigError(f"{spec} defines {found}, none named {name}: add :<variable> to pick one")
+
+
+def _durable(new: Agent, options: ReplayOptions) -> ReplayedRuns | None:
+    """What replays a durable agent's runs (None for an agent that is not durable)."""
+    if not new.durable:
+        if new.calls:
+            raise ConfigError(f"Agent.calls of {new.name!r} needs durable=True")
+        return None
+    if options.llm == "record" or options.tools == "record":
+        raise ConfigError(
+            f"agent {new.name} is durable: its live calls and steps are recorded per run, "
+            "not per input, so --llm record and --tools record cannot serve them yet; "
+            "replay it with --llm live --tools live"
+        )
+    return ReplayedRuns(new)
+
+
+def _live_sources(agent: str, new: Agent) -> list[str]:
+    """Who wrote the live outputs: the agent, and for a durable one its run agent."""
+    return [agent, f"{agent}.runs"] if new.durable else [agent]
 
 
 def _sources(

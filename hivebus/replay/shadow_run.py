@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from confluent_kafka import TopicPartition
@@ -25,6 +25,7 @@ from hivebus.kafka.config import producer_config
 from hivebus.kafka.records import Consumed
 from hivebus.llm import LLM
 from hivebus.replay.diff import InputRef
+from hivebus.replay.durable_runs import SUSPENDED
 from hivebus.replay.names import ShadowNames
 from hivebus.replay.ranges import Range
 from hivebus.replay.reader import BoundedReader
@@ -67,6 +68,7 @@ class ShadowRun:
         recorded: bool = False,
         steps: StepSource | None = None,
         partitions: dict[str, int] | None = None,
+        suspended: Mapping[tuple[str, int, int], str] | None = None,
     ) -> None:
         self.agent = agent
         self.names = names
@@ -76,6 +78,7 @@ class ShadowRun:
         self.steps = steps  # what serves the steps, when they come from the record
         self._llm = llm
         self._partitions = partitions or {}  # live topic -> partitions, for its shadow
+        self._suspended = suspended if suspended is not None else {}  # durable runs that wait
         self._log = logging.getLogger(f"hivebus.replay.{agent.name}")
         self._result = ShadowResult()
         self._refs: dict[tuple[str, int, int], InputRef] = {}  # in the order handed out
@@ -214,11 +217,13 @@ class ShadowRun:
         self._changed.set()
 
     def _outcome(self, job: Job) -> str:
+        message = job.message
+        if (message.topic(), message.partition(), message.offset()) in self._suspended:
+            return SUSPENDED
         if job.state is JobState.DEAD_LETTERED:
             return "dead-lettered"
         if job.state is JobState.CANCELLED:
             return "cancelled"
-        message = job.message
         try:
             writer = self.serde.cached_writer(message.value() or b"")
         except UndecodableRecord:

@@ -7,6 +7,7 @@ import asyncio
 import random
 import types
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,11 @@ class World:
             create_topic(admin, topic, partitions=3)
 
     def write_agent(
-        self, stem: str, *, rule: tuple[str, str] | None = None, sync: bool = False
-    ) -> Path:
-        """A copy of agents/fraud.py under this world's names, with `rule` (old, new text)
-        changed; `sync` makes its handler a plain `def`."""
+        self, stem: str, *, rule: tuple[str, str] | None = None, sync: bool = False,
+        changes: Sequence[tuple[str, str]] = (),
+    ) -> Path:  # fmt: skip
+        """A copy of agents/fraud.py under this world's names, with `rule` and `changes`
+        (old, new text) made; `sync` makes its handler a plain `def`."""
         (self.folder / "contracts.py").write_text(SHIM)
         source = (SEED / "fraud.py").read_text()
         replacements = [
@@ -80,6 +82,7 @@ class World:
         ]
         if rule is not None:
             replacements.append(rule)
+        replacements += changes
         if sync:
             replacements += [
                 ("async def check(", "def check("),

@@ -1,0 +1,133 @@
+"""Replay of a durable agent on a real broker and registry: its runs executed in the shadow
+with their journal in memory (hivebus/replay/durable_runs.py).
+
+The live version is the seed fraud agent made durable, with a durable timer in every run
+and a wait for a signal in the runs of the largest transactions (never signalled, so they
+never complete). The replay's version changes one rule. The diff must name exactly the
+transactions whose flag the rule changes, the waiting runs must be reported suspended, and
+nothing may be written to a live topic (the runs and journal topics included) nor any live
+group's offset move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+
+from hivebus.contracts import Serde, registry_client
+from hivebus.dev import Endpoints
+from hivebus.runtime.loader import load_agents
+from hivebus.testing.reader import read_events
+from hivebus.testing.worker import running
+from tests.integration.replay_support import (
+    CONTRACTS,
+    expected_output,
+    group_offsets,
+    live_ends,
+    new_world,
+    publish,
+    transactions,
+    written_between,
+)
+from tests.integration.runtime_support import hivebus
+
+REVIEW_ABOVE = 15_000  # these runs wait for a signal that never comes
+DURABLE = [
+    ("    max_in_flight=256,\n", "    max_in_flight=256,\n    durable=True,\n"),
+    (
+        '    risk, reasons = await ctx.step("score", score, tx)\n',
+        '    risk, reasons = await ctx.step("score", score, tx)\n'
+        "    await ctx.sleep(0.2)  # a durable timer: the run is woken to go on\n"
+        f"    if tx.amount > {REVIEW_ABOVE}:\n"
+        '        await ctx.wait_for("reviewed")\n',
+    ),
+]
+COUNTRY_RULE = (
+    'HIGH_RISK_COUNTRIES = {"KP", "IR", "SY", "RU", "VE"}',
+    'HIGH_RISK_COUNTRIES = {"KP", "IR", "SY", "RU", "NG"}',
+)
+
+
+def output(module: types.ModuleType, tx: Any) -> dict[str, Any] | None:
+    """What a run of `module` publishes for `tx`: nothing while it waits for its review."""
+    return None if tx.amount > REVIEW_ABOVE else expected_output(module, tx)
+
+
+async def test_a_durable_agent_s_runs_replay_in_the_shadow_and_leave_no_trace(
+    stack: Endpoints, admin: AdminClient, tmp_path: Path
+) -> None:
+    world = new_world(tmp_path)
+    world.create_topics(admin)
+    v1_path = world.write_agent("fraud_v1", changes=DURABLE)
+    v2_path = world.write_agent("fraud_v2", rule=COUNTRY_RULE, changes=DURABLE)
+    contracts, v1, v2 = world.module(CONTRACTS), world.module(v1_path), world.module(v2_path)
+    txs = transactions(contracts, 300, seed=29)
+    start_ms = time.time_ns() // 1_000_000 - 1
+    by_id = await publish(world, txs)
+    end_ms = time.time_ns() // 1_000_000 + 1
+    flagged = sum(output(v1, tx) is not None for tx in txs)
+    waiting = {tx.id for tx in txs if tx.amount > REVIEW_ABOVE}
+    assert waiting and flagged
+    async with running(load_agents(str(v1_path))):
+        got = await read_events(
+            Serde(registry_client()), world.flagged, contracts.FlaggedTransaction, flagged,
+            timeout_s=120,
+        )  # fmt: skip
+    assert len(got) == flagged
+    expected: dict[str, set[str]] = {
+        "same": set(),
+        "changed": set(),
+        "new": set(),
+        "missing": set(),
+    }
+    for tx in txs:
+        old, new = output(v1, tx), output(v2, tx)
+        if old is not None or new is not None:
+            kind = "new" if old is None else "missing" if new is None else "same"
+            expected["changed" if kind == "same" and old != new else kind].add(tx.id)
+    assert expected["new"] and expected["missing"]  # the rule changes flags both ways
+    groups = [world.name, f"{world.name}.runs"]
+    ends_before = live_ends(admin)
+    offsets_before = {group: group_offsets(admin, group) for group in groups}
+    assert all(offsets_before.values())  # the intake and the run agent committed their work
+
+    done = await asyncio.to_thread(
+        hivebus, "replay", "--agent", world.name, "--from", str(start_ms), "--to", str(end_ms),
+        "--with", str(v2_path), "--json", str(tmp_path / "report.json"), timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    print(done.stdout)
+
+    ends_after = live_ends(admin)
+    leaked = [
+        (where, headers) for where, key, headers in written_between(ends_before, ends_after)
+        if world.name in where[0] or where[0].startswith(world.prefix)
+        or headers.get("ce_causationid") in by_id or (key or b"").decode() in by_id
+    ]  # fmt: skip
+    assert leaked == []  # not a request, a journal, a blob or an output on a live topic
+    assert {group: group_offsets(admin, group) for group in groups} == offsets_before
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    inputs = report["inputs"]
+    assert inputs["suspended"] == len(waiting) and inputs["dead_lettered"] == 0
+    assert inputs["handled"] == len(txs) - len(waiting)
+    assert f"{len(waiting):,} durable run(s) waited" in done.stdout
+    found: dict[str, set[str]] = {kind: set() for kind in expected}
+    for entry in report["entries"]:
+        tx = by_id[entry["input"]["id"]]
+        found[entry["kind"]].add(tx.id)
+        if entry["new"] is not None:
+            assert entry["new"]["value"] == output(v2, tx)
+        if entry["old"] is not None:  # the live run agent's output, caused by the event
+            assert entry["old"]["value"] == output(v1, tx)
+    assert found == expected
+    assert all(t.startswith(f"hivebus.shadow.{report['replay_id']}.")
+               for t in report["shadow_topics"])  # fmt: skip
+    dropped = hivebus("replay", "drop", report["replay_id"])
+    assert dropped.returncode == 0, dropped.stderr
