@@ -34,11 +34,13 @@ from hivebus.llm.usage import Usage, counting
 from hivebus.runtime import Context, Retry
 from hivebus.runtime.attempts import attempt
 from hivebus.runtime.observe import OBSERVER, StepSeen, in_step, now_ms
+from hivebus.runtime.step_source import STEP_SOURCE
 from hivebus.runtime.views import View
 
 T = TypeVar("T")
 OK, FAILED = "ok", "failed"
 REF = "ref:"  # the codec of a result kept in the blobs topic: the value is its reference
+INTERNAL = "hivebus:"  # the steps the context itself journals: sleeps, waits, time, ids
 
 
 class DurableContext(Context):
@@ -237,20 +239,25 @@ class DurableContext(Context):
                 kind, data = kind[len(REF) :], await run.blobs.get(data)
             value: T = codec.decode(kind, data, returns)
             return value
+        source = STEP_SOURCE.get()  # a replay's, serving steps from the record
+        if source is not None and not name.startswith(INTERNAL):  # (time, ids, sleeps and
+            fn, retry = source.replace(name, fn, returns), None  # waits are the run's own)
         started, clock, started_ms = stamp(), time.perf_counter(), now_ms()
         try:
             with counting() as usage, in_step(name, position):  # its LLM requests, for `runs show`
                 result, tries = await attempt(fn, args, retry)
         except Exception as error:
+            # (a failure served from a replay's record keeps the type it was recorded with)
+            error_type = getattr(error, "recorded_type", None) or type(error).__name__
             failed = JournalStep(
                 seq=position, name=name, outcome=FAILED, codec=codec.JSON,
-                error_type=type(error).__name__, error=str(error)[:2000],
+                error_type=error_type, error=str(error)[:2000],
                 started_at=started, duration_ms=1000 * (time.perf_counter() - clock),
                 attempts=retry.attempts if retry is not None else 1,
             )  # fmt: skip
             await run.record(failed)
             _seen(failed, started_ms, usage, error=error)
-            raise StepFailed(name, type(error).__name__, str(error)) from error
+            raise StepFailed(name, error_type, str(error)) from error
         kind, data = codec.encode(result)
         if len(data) > inline_limit():
             kind, data = REF + kind, await run.blobs.put(run.id, position, data, run.partition)

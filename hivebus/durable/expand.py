@@ -15,7 +15,7 @@ from hivebus.durable.records import RunRequest
 from hivebus.durable.replies import reply_router
 from hivebus.durable.run import stamp
 from hivebus.durable.runs import Runs
-from hivebus.durable.topics import runs_topic, topic_specs
+from hivebus.durable.topics import run_agent, runs_topic, topic_specs
 from hivebus.errors import ConfigError
 from hivebus.kafka.records import Consumed
 from hivebus.runtime import Agent, Context, Ordering
@@ -56,7 +56,7 @@ def expand(agent: Agent) -> list[Agent] | None:
     for handler in agent.handlers:
         intake.on(handler.topic, handler.event_type)(start)
     runner = Agent(
-        f"{agent.name}.runs", version=agent.version, description=agent.description,
+        run_agent(agent.name), version=agent.version, description=agent.description,
         max_in_flight=agent.max_in_flight, ordering=Ordering.KEY, retry=agent.retry,
         handler_timeout_s=agent.handler_timeout_s, guarantee=agent.guarantee,
         consumer_config=agent.consumer_config, middleware=agent.middleware,

@@ -14,6 +14,11 @@ from hivebus.kafka.admin import TopicSpec
 PARTITIONS = 6
 
 
+def run_agent(agent: str) -> str:
+    """The name (and consumer group) of the agent that executes `agent`'s runs."""
+    return f"{agent}.runs"
+
+
 def runs_topic(agent: str) -> str:
     return f"hivebus.runs.{agent}"
 

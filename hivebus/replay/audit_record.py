@@ -14,7 +14,7 @@ sensitive values, and a reply cut if it was longer than the blob limit.
 from __future__ import annotations
 
 from hivebus.audit.blobs import digest_of
-from hivebus.audit.records import LLM, OK, STEP
+from hivebus.audit.records import LLM, OK, STEP, AuditEvent
 from hivebus.audit.restore import restore
 from hivebus.audit.settings import AuditSettings
 from hivebus.audit.store import AuditStore
@@ -28,22 +28,23 @@ from hivebus.replay.recorded_steps import RecordedStep
 
 
 class AuditCalls:
-    """`RecordedCalls` over the audit's events and blobs."""
+    """`RecordedCalls` over the audit's events and blobs; `durable`: the agent's runs'."""
 
-    def __init__(self, store: AuditStore) -> None:
+    def __init__(self, store: AuditStore, *, durable: bool = False) -> None:
         self._store = store
+        self._durable = durable
         self._calls: dict[str, list[RecordedReply]] = {}
 
     def lookup(self, agent: str, input_id: str, index: int) -> RecordedReply | None:
         decision = f"{agent}/{input_id}"
         calls = self._calls.get(decision)
         if calls is None:
-            calls = self._calls[decision] = self._replies(decision)
+            calls = self._calls[decision] = self._replies(agent, input_id)
         return calls[index] if index < len(calls) else None
 
-    def _replies(self, decision: str) -> list[RecordedReply]:
-        events = [e for e in self._store.events(decision_ids=[decision]) if e.kind == LLM]
-        events.sort(key=lambda e: (e.attempt, e.seq))
+    def _replies(self, agent: str, input_id: str) -> list[RecordedReply]:
+        decision = f"{agent}/{input_id}"
+        events = handled(self._store, agent, input_id, LLM, durable=self._durable)
         replies = []
         for event in events:
             call = event.llm
@@ -67,23 +68,24 @@ class AuditCalls:
 
 
 class AuditSteps:
-    """`RecordedSteps` over the audit's events and blobs."""
+    """`RecordedSteps` over the audit's events and blobs; `durable`: the agent's runs'."""
 
-    def __init__(self, store: AuditStore) -> None:
+    def __init__(self, store: AuditStore, *, durable: bool = False) -> None:
         self._store = store
+        self._durable = durable
         self._steps: dict[str, dict[str, list[RecordedStep]]] = {}
 
     def lookup(self, agent: str, input_id: str, name: str, index: int) -> RecordedStep | None:
         decision = f"{agent}/{input_id}"
         steps = self._steps.get(decision)
         if steps is None:
-            steps = self._steps[decision] = self._results(decision)
+            steps = self._steps[decision] = self._results(agent, input_id)
         found = steps.get(name, [])
         return found[index] if index < len(found) else None
 
-    def _results(self, decision: str) -> dict[str, list[RecordedStep]]:
-        events = [e for e in self._store.events(decision_ids=[decision]) if e.kind == STEP]
-        events.sort(key=lambda e: (e.attempt, e.seq))
+    def _results(self, agent: str, input_id: str) -> dict[str, list[RecordedStep]]:
+        decision = f"{agent}/{input_id}"
+        events = handled(self._store, agent, input_id, STEP, durable=self._durable)
         results: dict[str, list[RecordedStep]] = {}
         for event in events:
             step = event.step
@@ -105,6 +107,26 @@ class AuditSteps:
                     )
             results.setdefault(step.name, []).append(RecordedStep(text))
         return results
+
+
+def handled(
+    store: AuditStore, agent: str, input_id: str, kind: str, *, durable: bool
+) -> list[AuditEvent]:
+    """The `kind` events of the handling of `input_id` by `agent`, in the order they ran
+    (attempt, then place). A durable agent's are those of the run named after the input
+    (the audit names its run agent's decisions after the agent): every handling of the run
+    (its start, each wake-up) in the order they began; a step that ran in one is replayed
+    from the journal in the next, so each is there once."""
+    if not durable:
+        events = [e for e in store.events(decision_ids=[f"{agent}/{input_id}"]) if e.kind == kind]
+        return sorted(events, key=lambda e: (e.attempt, e.seq))
+    order: dict[str, int] = {}
+    events = []
+    for event in store.events(run_id=input_id):
+        if event.agent == agent and event.kind == kind:
+            order.setdefault(event.decision_id, len(order))
+            events.append(event)
+    return sorted(events, key=lambda e: (order[e.decision_id], e.attempt, e.seq))
 
 
 def audit_record(agent: str, start_ms: int | None, timeout_s: float, needs: str) -> AuditStore:

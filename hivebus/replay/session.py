@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from confluent_kafka.admin import AdminClient
 
 from hivebus.contracts import Serde, registry_client
+from hivebus.durable.topics import run_agent
 from hivebus.errors import ConfigError, HivebusError
 from hivebus.kafka.access import CLI_TIMEOUT_S, check_access
 from hivebus.kafka.admin import admin_client
@@ -162,18 +163,12 @@ def _durable(new: Agent, options: ReplayOptions) -> ReplayedRuns | None:
         if new.calls:
             raise ConfigError(f"Agent.calls of {new.name!r} needs durable=True")
         return None
-    if options.llm == "record" or options.tools == "record":
-        raise ConfigError(
-            f"agent {new.name} is durable: its live calls and steps are recorded per run, "
-            "not per input, so --llm record and --tools record cannot serve them yet; "
-            "replay it with --llm live --tools live"
-        )
     return ReplayedRuns(new)
 
 
 def _live_sources(agent: str, new: Agent) -> list[str]:
     """Who wrote the live outputs: the agent, and for a durable one its run agent."""
-    return [agent, f"{agent}.runs"] if new.durable else [agent]
+    return [agent, run_agent(agent)] if new.durable else [agent]
 
 
 def _sources(
@@ -227,14 +222,16 @@ def _served(
     else:
         from hivebus.replay.audit_record import AuditCalls
 
-        calls = recorded if recorded is not None else AuditCalls(record())
+        calls = recorded if recorded is not None else AuditCalls(record(), durable=new.durable)
         provider = RecordedProvider(calls, options.agent)
         llm = LLM(provider, model=LLMSettings.from_env().model, agent=new.name)
     if options.tools == "live":
         return llm, None
     from hivebus.replay.audit_record import AuditSteps
 
-    steps = recorded_steps if recorded_steps is not None else AuditSteps(record())
+    steps = (
+        recorded_steps if recorded_steps is not None else AuditSteps(record(), durable=new.durable)
+    )
     return llm, StepsFromRecord(steps, options.agent)
 
 

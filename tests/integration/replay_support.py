@@ -185,3 +185,43 @@ def written_between(
 
 def group_offsets(admin: AdminClient, group: str) -> dict[Partition, int]:
     return committed_offsets(admin, group, None, 30)
+
+
+# An agent whose step is a tool, an outside service whose answers change (it writes each call
+# to `calls`; with `fails`, a third of them fail).
+TOOL_AGENT = """
+import hashlib
+
+from pydantic import BaseModel
+
+from hivebus import Agent, Audit, Context
+from .contracts import FlaggedTransaction, Transaction
+
+agent = Agent("{name}", middleware=[Audit()])
+
+
+class Verdict(BaseModel):
+    risk: float
+    note: str
+
+
+def score(tx_id: str) -> Verdict:  # the tool: an outside service, whose answers change
+    with open({calls!r}, "a") as calls:
+        calls.write(tx_id + "\\n")
+    if {fails} and int(hashlib.sha1(tx_id.encode()).hexdigest(), 16) % 3 == 0:
+        raise ValueError("the scoring service is down")
+    return Verdict(risk={risk}, note="scored by {service}")
+
+
+@agent.on("{topic}", Transaction, output="{flagged}")
+async def judge(tx: Transaction, ctx: Context) -> FlaggedTransaction:
+    try:
+        verdict = await ctx.step("score", score, tx.id, returns=Verdict)
+    except Exception as error:
+        verdict = Verdict(risk=-1.0, note=f"unscored: {{error}}")
+    {extra}
+    return FlaggedTransaction(
+        tx_id=tx.id, account=tx.account, amount=tx.amount, currency=tx.currency,
+        channel=tx.channel, risk=verdict.risk, reasons=[verdict.note],
+    )
+"""

@@ -31,6 +31,7 @@ from hivebus.testing.worker import running
 from tests.integration.replay_support import (
     CONTRACTS,
     SHIM,
+    TOOL_AGENT,
     World,
     expected_output,
     group_offsets,
@@ -245,44 +246,6 @@ async def test_llm_calls_are_answered_from_the_audit_s_record_when_asked(
         assert change.path == "reasons[0]" and change.old.startswith("[offline]")
         assert change.new == f"recorded for {by_id[entry.input.id].id}"
     assert sorted(handed.asked) == sorted((world.name, i, 0) for i in by_id)
-
-
-TOOL_AGENT = """
-import hashlib
-
-from pydantic import BaseModel
-
-from hivebus import Agent, Audit, Context
-from .contracts import FlaggedTransaction, Transaction
-
-agent = Agent("{name}", middleware=[Audit()])
-
-
-class Verdict(BaseModel):
-    risk: float
-    note: str
-
-
-def score(tx_id: str) -> Verdict:  # the tool: an outside service, whose answers change
-    with open({calls!r}, "a") as calls:
-        calls.write(tx_id + "\\n")
-    if {fails} and int(hashlib.sha1(tx_id.encode()).hexdigest(), 16) % 3 == 0:
-        raise ValueError("the scoring service is down")
-    return Verdict(risk={risk}, note="scored by {service}")
-
-
-@agent.on("{topic}", Transaction, output="{flagged}")
-async def judge(tx: Transaction, ctx: Context) -> FlaggedTransaction:
-    try:
-        verdict = await ctx.step("score", score, tx.id, returns=Verdict)
-    except Exception as error:
-        verdict = Verdict(risk=-1.0, note=f"unscored: {{error}}")
-    {extra}
-    return FlaggedTransaction(
-        tx_id=tx.id, account=tx.account, amount=tx.amount, currency=tx.currency,
-        channel=tx.channel, risk=verdict.risk, reasons=[verdict.note],
-    )
-"""
 
 
 async def test_tool_steps_are_served_from_the_audit_s_record_when_asked(

@@ -12,6 +12,7 @@ group's offset move.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 import types
@@ -22,11 +23,14 @@ from confluent_kafka.admin import AdminClient
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev import Endpoints
+from hivebus.replay import ReplayOptions, replay
 from hivebus.runtime.loader import load_agents
 from hivebus.testing.reader import read_events
 from hivebus.testing.worker import running
 from tests.integration.replay_support import (
     CONTRACTS,
+    SHIM,
+    TOOL_AGENT,
     expected_output,
     group_offsets,
     live_ends,
@@ -131,3 +135,50 @@ async def test_a_durable_agent_s_runs_replay_in_the_shadow_and_leave_no_trace(
                for t in report["shadow_topics"])  # fmt: skip
     dropped = hivebus("replay", "drop", report["replay_id"])
     assert dropped.returncode == 0, dropped.stderr
+
+
+async def test_a_durable_agent_s_steps_are_served_from_its_runs_record(
+    stack: Endpoints, admin: AdminClient, tmp_path: Path
+) -> None:
+    """`--tools record` for a durable agent: each step's result comes from the audit of the
+    live run agent's handlings of the run (its start, then the wake-up after its sleep)."""
+    world = new_world(tmp_path)
+    world.create_topics(admin)
+    (tmp_path / "contracts.py").write_text(SHIM)
+    names = {"name": world.name, "topic": world.card, "flagged": world.flagged}
+    calls = {v: tmp_path / f"calls_{v}.txt" for v in ("v1", "v2")}
+    audited = f'Agent("{world.name}", middleware=[Audit()])'
+    for version, risk, fails in (("v1", 0.25, True), ("v2", 0.75, False)):
+        source = TOOL_AGENT.format(
+            **names, calls=str(calls[version]), risk=risk, fails=fails, service=version,
+            extra="await ctx.sleep(0.2)",  # the run is woken: its result comes from a second
+        )  # handling, the step from the first  # fmt: skip
+        assert audited in source
+        durable = source.replace(
+            audited, audited.replace("middleware=", "durable=True, middleware=")
+        )
+        (tmp_path / f"judge_{version}.py").write_text(durable)
+    contracts = world.module(CONTRACTS)
+    txs = [tx for tx in transactions(contracts, 60, seed=31) if tx.channel == "card"]
+    start_ms = time.time_ns() // 1_000_000 - 1
+    await publish(world, txs)
+    async with running(load_agents(str(tmp_path / "judge_v1.py"))):
+        history = await read_events(
+            Serde(registry_client()), world.flagged, contracts.FlaggedTransaction, len(txs),
+            timeout_s=90,
+        )  # fmt: skip
+    failed = {e.event.tx_id for e in history if e.event.reasons[0].startswith("unscored")}
+    assert 0 < len(failed) < len(txs)
+    v2 = str(tmp_path / "judge_v2.py")
+
+    recorded = await replay(
+        ReplayOptions(world.name, v2, start_ms, tools="record", drop_shadow=True),
+        out=io.StringIO(),
+    )  # fmt: skip
+    assert recorded.diff.counts == {"same": len(txs), "changed": 0, "new": 0, "missing": 0}
+    assert not calls["v2"].exists()  # the tool was not called: every answer was the record's
+    live = await replay(
+        ReplayOptions(world.name, v2, start_ms, drop_shadow=True), out=io.StringIO()
+    )
+    assert live.diff.counts["changed"] == len(txs)
+    assert len(calls["v2"].read_text().split()) == len(txs)
