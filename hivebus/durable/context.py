@@ -34,7 +34,7 @@ from hivebus.llm.usage import Usage, counting
 from hivebus.runtime import Context, Retry
 from hivebus.runtime.attempts import attempt
 from hivebus.runtime.observe import OBSERVER, StepSeen, in_step, now_ms
-from hivebus.runtime.step_source import STEP_SOURCE
+from hivebus.runtime.step_source import STEP_SOURCE, RecordedFailure
 from hivebus.runtime.views import View
 
 T = TypeVar("T")
@@ -248,7 +248,8 @@ class DurableContext(Context):
                 result, tries = await attempt(fn, args, retry)
         except Exception as error:
             # (a failure served from a replay's record keeps the type it was recorded with)
-            error_type = getattr(error, "recorded_type", None) or type(error).__name__
+            served = error.recorded_type if isinstance(error, RecordedFailure) else None
+            error_type = served or type(error).__name__
             failed = JournalStep(
                 seq=position, name=name, outcome=FAILED, codec=codec.JSON,
                 error_type=error_type, error=str(error)[:2000],

@@ -29,18 +29,7 @@ def expand(agent: Agent) -> list[Agent] | None:
             raise ConfigError(f"Agent.calls of {agent.name!r} needs durable=True: calls are made "
                               "from durable runs")  # fmt: skip
         return None
-    for callee in agent.calls:
-        if not isinstance(callee, Callee):
-            raise ConfigError(f"Agent.calls of {agent.name!r} takes hivebus.durable.Callee "
-                              f"declarations, got {type(callee).__name__}")  # fmt: skip
-    if not agent.handlers:
-        raise ConfigError(f"agent {agent.name!r} has no handlers: declare one with @agent.on")
-    for handler in agent.handlers:
-        if not handler.is_async:
-            raise ConfigError(
-                f"{handler.fn.__name__} of durable agent {agent.name!r} must be `async def`: "
-                "its steps are awaited"
-            )
+    check_durable(agent)
     inbox = runs_topic(agent.name)
     intake = Agent(
         agent.name, version=agent.version, description=agent.description,
@@ -68,6 +57,22 @@ def expand(agent: Agent) -> list[Agent] | None:
     if not agent.calls:
         return [intake, runner]
     return [intake, runner, reply_router(agent, agent.calls)]
+
+
+def check_durable(agent: Agent) -> None:
+    """What a durable agent must be, wherever its runs execute (a worker, a replay)."""
+    for callee in agent.calls:
+        if not isinstance(callee, Callee):
+            raise ConfigError(f"Agent.calls of {agent.name!r} takes hivebus.durable.Callee "
+                              f"declarations, got {type(callee).__name__}")  # fmt: skip
+    if not agent.handlers:
+        raise ConfigError(f"agent {agent.name!r} has no handlers: declare one with @agent.on")
+    for handler in agent.handlers:
+        if not handler.is_async:
+            raise ConfigError(
+                f"{handler.fn.__name__} of durable agent {agent.name!r} must be `async def`: "
+                "its steps are awaited"
+            )
 
 
 def start_request(run_id: str, message: Consumed) -> RunRequest:

@@ -26,8 +26,8 @@ class InputRef:
     partition: int
     offset: int
     key: str | None
-    # handled, skipped (no handler), dead-lettered, cancelled, suspended (a durable run that
-    # waits for a signal or a long sleep)
+    # handled, skipped (no handler), dead-lettered, cancelled; for a durable run that did not
+    # complete, suspended (it waits for a signal or a long sleep) or parked
     outcome: str = "handled"
 
     @property

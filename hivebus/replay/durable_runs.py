@@ -21,17 +21,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hivebus.durable.context import DurableContext
-from hivebus.durable.expand import start_request
+from hivebus.durable.errors import DeterminismError
+from hivebus.durable.expand import check_durable, start_request
 from hivebus.durable.records import RunJournal
-from hivebus.durable.run import Run, Suspended
+from hivebus.durable.run import (
+    COMPLETED,
+    PARKED,
+    RUNNING,
+    SLEEPING,
+    WAITING,
+    Run,
+    Suspended,
+)
 from hivebus.durable.runs import new_journal, started_by
 from hivebus.errors import ConfigError
 from hivebus.runtime import Agent, Context
 from hivebus.runtime.agent import Handler
 from hivebus.runtime.executor import handler_records
+from hivebus.runtime.middlewares.dead_letters import NonRetryableError
 
 MAX_SLEEP_S = 5.0
-SUSPENDED = "suspended"
+SUSPENDED = "suspended"  # (and PARKED, "parked": outcomes of an input besides the runtime's)
 Where = tuple[str, int, int]  # topic, partition, offset of the input
 
 
@@ -58,24 +68,27 @@ class MemoryBlobs:
 
 
 class ReplayedRuns:
-    """The agent that replays a durable agent's runs, and which inputs' runs suspended."""
+    """The agent that replays a durable agent's runs, and the inputs whose run did not
+    complete (`outcomes`: suspended, or parked by a `DeterminismError`)."""
 
     def __init__(self, agent: Agent) -> None:
+        check_durable(agent)
         if agent.calls:
             raise ConfigError(
                 f"agent {agent.name} calls other agents (Agent.calls): a replay cannot run "
                 "its callees in the shadow, so replaying it is not supported"
             )
         self.durable = agent
-        self.suspended: dict[Where, str] = {}  # input -> why its run did not complete
+        self.outcomes: dict[Where, str] = {}
         # A run's journal across the attempts of its handling: a retry replays what an
         # earlier attempt finished, as a live retry does from the journal topic.
         self._runs: dict[Where, tuple[RunJournal, MemoryBlobs]] = {}
+        # No handler time limit on the handling: each execution of a run has its own, as live.
         self.agent = Agent(
             agent.name, version=agent.version, description=agent.description,
             max_in_flight=agent.max_in_flight, ordering=agent.ordering, retry=agent.retry,
-            handler_timeout_s=agent.handler_timeout_s, middleware=agent.middleware,
-            views=agent.views, topics=agent.topics, publishes=agent.outputs,
+            middleware=agent.middleware, views=agent.views, topics=agent.topics,
+            publishes=agent.outputs,
         )  # fmt: skip
         for handler in agent.handlers:
             self.agent.on(handler.topic, handler.event_type)(self._runner(handler))
@@ -93,26 +106,53 @@ class ReplayedRuns:
         if known is None:
             request = start_request(ctx.event_id, message)
             known = self._runs[where] = new_journal(self.durable.name, request, None), MemoryBlobs()
-        journal, blobs = known
-        while True:
+        try:
+            await self._execute(handler, event, ctx, where, *known)
+        except BaseException as error:
+            if _final(error, ctx.attempt, self.durable.retry.attempts):
+                del self._runs[where]  # (a retry finds its journal)
+            raise
+        del self._runs[where]
+
+    async def _execute(
+        self, handler: Handler, event: Any, ctx: Context, where: Where, journal: RunJournal,
+        blobs: MemoryBlobs,
+    ) -> None:  # fmt: skip
+        limit = self.durable.handler_timeout_s
+        while True:  # each execution of the run: its start, then each wake-up
             run = Run(journal, MemoryJournal(), ctx.partition, blobs)
+            journal.state = RUNNING
             try:
-                result = await handler.fn(event, DurableContext(ctx, self.durable.name, run))  # type: ignore[misc]
+                async with asyncio.timeout(limit):
+                    result = await handler.fn(event, DurableContext(ctx, self.durable.name, run))  # type: ignore[misc]
                 break
             except Suspended as suspended:
+                journal.state = WAITING if suspended.waiting_for else SLEEPING
+                journal.wake_at, journal.waiting_for = suspended.wake_at, suspended.waiting_for
                 delay = _sleep_s(suspended)
                 if delay is None:
-                    self.suspended[where] = str(suspended)
-                    del self._runs[where]
+                    self.outcomes[where] = SUSPENDED
                     return
                 await asyncio.sleep(delay)  # then the run goes on, as when a timer wakes it
-        del self._runs[where]
+            except DeterminismError as error:
+                ctx.log.error("%s", error)
+                run.set_state(PARKED, str(error))
+                self.outcomes[where] = PARKED
+                return
         ctx.caused_by(started_by(journal))
         for deferred in run.deferred:
             await ctx.publish(deferred.topic, deferred.record, key=deferred.key,
                               multi_type=deferred.multi_type)  # fmt: skip
         for record in handler_records(handler, result):
             await ctx.publish(handler.output, record, key=journal.input_key)  # type: ignore[arg-type]
+        run.set_state(COMPLETED)
+
+
+def _final(error: BaseException, attempt: int, attempts: int) -> bool:
+    """Whether the handling will not be tried again after `error`."""
+    if not isinstance(error, Exception):  # cancelled, or the process is going
+        return True
+    return isinstance(error, NonRetryableError) or attempt >= attempts
 
 
 def _sleep_s(suspended: Suspended) -> float | None:

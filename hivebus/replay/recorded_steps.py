@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter
 
 from hivebus.replay.recorded import NotRecorded, current_handling
+from hivebus.runtime.step_source import RecordedFailure
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class RecordedSteps(Protocol):
         ...
 
 
-class RecordedStepFailed(Exception):
+class RecordedStepFailed(RecordedFailure):
     """The recorded step failed for good: the replayed one fails alike, with the recorded
     message (`str(error)` is what it was); `recorded_type` names the exception's class. The
     handler may retry it, as it did live (the retry is served the record's next step)."""

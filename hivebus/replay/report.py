@@ -57,6 +57,7 @@ class ReplayReport:
                 "dead_lettered": len(self.inputs_by("dead-lettered")),
                 "cancelled": len(self.inputs_by("cancelled")),
                 "suspended": len(self.inputs_by("suspended")),
+                "parked": len(self.inputs_by("parked")),
                 "outside_times": self.outside,
                 "not_yet_handled_live": self.unhandled_live,
                 "with_differences": len(self.diff.differing_inputs),
@@ -103,6 +104,12 @@ def summary(report: ReplayReport, *, show: int = 20) -> str:
         lines.append(
             f"  note       {len(suspended):,} durable run(s) waited for a signal or a long "
             "sleep and did not complete in the replay: what they publish later shows as missing"
+        )
+    parked = report.inputs_by("parked")
+    if parked:
+        lines.append(
+            f"  note       {len(parked):,} durable run(s) parked: the handler asked for other "
+            "steps on a retry than it had run (DeterminismError, in the log)"
         )
     if report.unhandled_live:
         lines.append(

@@ -82,7 +82,7 @@ async def replay(
     if start is not None and end is not None and end <= start:
         raise ConfigError("--to must be later than --from")
     new = pick_agent(load_agents(options.spec), options.agent, options.spec)
-    runs = _durable(new, options)
+    runs = _durable(new)
     shadowed = runs.agent if runs is not None else new
     names = ShadowNames(options.replay_id or new_replay_id())
     seconds: dict[str, float] = {}
@@ -107,7 +107,7 @@ async def replay(
     run = ShadowRun(
         shadowed, names=names, serde=serde, admin=admin, llm=llm,
         recorded=options.llm == "record", steps=steps, partitions=partition_counts,
-        suspended=runs.suspended if runs is not None else None,
+        outcomes=runs.outcomes if runs is not None else None,
     )  # fmt: skip
     try:
         result = await run.run(
@@ -157,7 +157,7 @@ def pick_agent(agents: list[Agent], name: str, spec: str) -> Agent:
     raise ConfigError(f"{spec} defines {found}, none named {name}: add :<variable> to pick one")
 
 
-def _durable(new: Agent, options: ReplayOptions) -> ReplayedRuns | None:
+def _durable(new: Agent) -> ReplayedRuns | None:
     """What replays a durable agent's runs (None for an agent that is not durable)."""
     if not new.durable:
         if new.calls:

@@ -25,7 +25,6 @@ from hivebus.kafka.config import producer_config
 from hivebus.kafka.records import Consumed
 from hivebus.llm import LLM
 from hivebus.replay.diff import InputRef
-from hivebus.replay.durable_runs import SUSPENDED
 from hivebus.replay.names import ShadowNames
 from hivebus.replay.ranges import Range
 from hivebus.replay.reader import BoundedReader
@@ -68,7 +67,7 @@ class ShadowRun:
         recorded: bool = False,
         steps: StepSource | None = None,
         partitions: dict[str, int] | None = None,
-        suspended: Mapping[tuple[str, int, int], str] | None = None,
+        outcomes: Mapping[tuple[str, int, int], str] | None = None,
     ) -> None:
         self.agent = agent
         self.names = names
@@ -78,7 +77,8 @@ class ShadowRun:
         self.steps = steps  # what serves the steps, when they come from the record
         self._llm = llm
         self._partitions = partitions or {}  # live topic -> partitions, for its shadow
-        self._suspended = suspended if suspended is not None else {}  # durable runs that wait
+        # Inputs whose outcome the agent itself tells (a durable run that did not complete).
+        self._outcomes_told = outcomes if outcomes is not None else {}
         self._log = logging.getLogger(f"hivebus.replay.{agent.name}")
         self._result = ShadowResult()
         self._refs: dict[tuple[str, int, int], InputRef] = {}  # in the order handed out
@@ -218,8 +218,9 @@ class ShadowRun:
 
     def _outcome(self, job: Job) -> str:
         message = job.message
-        if (message.topic(), message.partition(), message.offset()) in self._suspended:
-            return SUSPENDED
+        told = self._outcomes_told.get((message.topic(), message.partition(), message.offset()))
+        if told is not None:
+            return told
         if job.state is JobState.DEAD_LETTERED:
             return "dead-lettered"
         if job.state is JobState.CANCELLED:

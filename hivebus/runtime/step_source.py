@@ -25,4 +25,11 @@ class StepSource(Protocol):
         ...
 
 
+class RecordedFailure(Exception):
+    """A step's failure served from a record: `recorded_type` names the class of the
+    exception it was recorded with, which a journal keeps as the failure's type."""
+
+    recorded_type: str | None = None
+
+
 STEP_SOURCE: ContextVar[StepSource | None] = ContextVar("hivebus_step_source", default=None)

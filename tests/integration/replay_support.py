@@ -210,7 +210,7 @@ def score(tx_id: str) -> Verdict:  # the tool: an outside service, whose answers
         calls.write(tx_id + "\\n")
     if {fails} and int(hashlib.sha1(tx_id.encode()).hexdigest(), 16) % 3 == 0:
         raise ValueError("the scoring service is down")
-    return Verdict(risk={risk}, note="scored by {service}")
+    return Verdict(risk={risk}, note="scored by {service} for " + tx_id)
 
 
 @agent.on("{topic}", Transaction, output="{flagged}")

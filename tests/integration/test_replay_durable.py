@@ -137,27 +137,40 @@ async def test_a_durable_agent_s_runs_replay_in_the_shadow_and_leave_no_trace(
     assert dropped.returncode == 0, dropped.stderr
 
 
+# After its sleep, the run asks the tool again: the second answer comes from the live run's
+# second handling (its wake-up), and serving the two in the wrong order changes the output.
+AFTER_SLEEP = """await ctx.sleep(0.2)
+    try:
+        again = await ctx.step("score", score, tx.id + "/after-sleep", returns=Verdict)
+    except Exception as error:
+        again = Verdict(risk=-1.0, note=f"unscored: {{error}}")
+    verdict = Verdict(risk=verdict.risk, note=verdict.note + " | " + again.note)
+    {flaky}"""
+FLAKY = "if ctx.attempt == 1:\n        raise RuntimeError('the first attempt of every run fails')"
+
+
 async def test_a_durable_agent_s_steps_are_served_from_its_runs_record(
     stack: Endpoints, admin: AdminClient, tmp_path: Path
 ) -> None:
     """`--tools record` for a durable agent: each step's result comes from the audit of the
-    live run agent's handlings of the run (its start, then the wake-up after its sleep)."""
+    live run agent's handlings of the run (its start, then its wake-up after the sleep);
+    and a retried handling of a replayed run replays the steps it had finished."""
     world = new_world(tmp_path)
     world.create_topics(admin)
     (tmp_path / "contracts.py").write_text(SHIM)
     names = {"name": world.name, "topic": world.card, "flagged": world.flagged}
-    calls = {v: tmp_path / f"calls_{v}.txt" for v in ("v1", "v2")}
+    calls = {v: tmp_path / f"calls_{v}.txt" for v in ("v1", "v2", "v3")}
     audited = f'Agent("{world.name}", middleware=[Audit()])'
-    for version, risk, fails in (("v1", 0.25, True), ("v2", 0.75, False)):
+    for version, risk, fails, flaky in (
+        ("v1", 0.25, True, ""), ("v2", 0.75, False, ""), ("v3", 0.75, False, FLAKY)
+    ):  # fmt: skip
         source = TOOL_AGENT.format(
             **names, calls=str(calls[version]), risk=risk, fails=fails, service=version,
-            extra="await ctx.sleep(0.2)",  # the run is woken: its result comes from a second
-        )  # handling, the step from the first  # fmt: skip
+            extra=AFTER_SLEEP.format(flaky=flaky),
+        )  # fmt: skip
         assert audited in source
-        durable = source.replace(
-            audited, audited.replace("middleware=", "durable=True, middleware=")
-        )
-        (tmp_path / f"judge_{version}.py").write_text(durable)
+        durable = audited.replace("middleware=", "durable=True, middleware=")
+        (tmp_path / f"judge_{version}.py").write_text(source.replace(audited, durable))
     contracts = world.module(CONTRACTS)
     txs = [tx for tx in transactions(contracts, 60, seed=31) if tx.channel == "card"]
     start_ms = time.time_ns() // 1_000_000 - 1
@@ -167,9 +180,10 @@ async def test_a_durable_agent_s_steps_are_served_from_its_runs_record(
             Serde(registry_client()), world.flagged, contracts.FlaggedTransaction, len(txs),
             timeout_s=90,
         )  # fmt: skip
-    failed = {e.event.tx_id for e in history if e.event.reasons[0].startswith("unscored")}
-    assert 0 < len(failed) < len(txs)
-    v2 = str(tmp_path / "judge_v2.py")
+    notes = [e.event.reasons[0] for e in history]
+    assert all(" | " in note for note in notes)  # both steps ran in every run
+    assert 0 < sum(note.startswith("unscored") for note in notes) < len(txs)
+    v2, v3 = str(tmp_path / "judge_v2.py"), str(tmp_path / "judge_v3.py")
 
     recorded = await replay(
         ReplayOptions(world.name, v2, start_ms, tools="record", drop_shadow=True),
@@ -181,4 +195,11 @@ async def test_a_durable_agent_s_steps_are_served_from_its_runs_record(
         ReplayOptions(world.name, v2, start_ms, drop_shadow=True), out=io.StringIO()
     )
     assert live.diff.counts["changed"] == len(txs)
-    assert len(calls["v2"].read_text().split()) == len(txs)
+    assert len(calls["v2"].read_text().split()) == 2 * len(txs)
+
+    # Every run's first attempt fails after both steps: the retry replays them, not the tool.
+    flaky = await replay(
+        ReplayOptions(world.name, v3, start_ms, drop_shadow=True), out=io.StringIO()
+    )
+    assert len(flaky.inputs_by("handled")) == len(txs) and flaky.diff.counts["changed"] == len(txs)
+    assert len(calls["v3"].read_text().split()) == 2 * len(txs)
