@@ -41,7 +41,9 @@ from hivebus.runtime.executor import handler_records
 from hivebus.runtime.middlewares.dead_letters import NonRetryableError
 
 MAX_SLEEP_S = 5.0
-SUSPENDED = "suspended"  # (and PARKED, "parked": outcomes of an input besides the runtime's)
+# What became of an input whose run did not complete, besides the runtime's outcomes (a run
+# parked by a `DeterminismError` has the journal's own state name, PARKED).
+SUSPENDED = "suspended"
 Where = tuple[str, int, int]  # topic, partition, offset of the input
 
 
