@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 MAX_EVENTS = 1000  # events and plain decisions in one record
 MAX_BYTES = 512 * 1024  # well under the broker's default record limit of 1 MiB
 _Columns = tuple[str, Columns, "_Open", bytes]  # agent name, columns, their batch, its key
+_CANCELLED = JobState.CANCELLED  # (read through its class, an enum member costs a lookup)
 
 
 def batch_value(frame: bytes, bodies: list[bytes], columns: list[bytes] | None = None) -> bytes:
@@ -83,7 +84,7 @@ class Batches:
         call = trail.call
         job = call.job
         assignment = job.assignment
-        if assignment.revoked or job.state is JobState.CANCELLED:  # `Outbox.hold`, inline
+        if assignment.revoked or job.state is _CANCELLED:  # `Outbox.hold`, inline
             raise Fenced(f"{job.where} lost its partition; its audit is dropped")
         job.pending += 1
         known = self._columns.get(assignment)

@@ -34,7 +34,6 @@ from hivebus.durable.records import RunRequest
 from hivebus.kafka.admin import TopicSpec
 from hivebus.llm import watch
 from hivebus.runtime.middleware import DONE, Call, Next
-from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.outbox import Fenced, Outbox
 
 log = logging.getLogger("hivebus.audit")
@@ -116,11 +115,12 @@ class Audit:
         else:  # the last plain handling's: nothing else held it (see below)
             writer.spare = None
             trail.call, trail.lineage, trail.clock = call, lineage, perf_counter()
-        token = OBSERVER.set(trail)
+        job = call.job
+        before, job.observer = job.observer, trail
         try:
             handled = call_next(call)
         finally:
-            OBSERVER.reset(token)
+            job.observer = before
         if handled is not DONE:
             return self._finish(writer, trail, handled)
         if trail.journal is None and not trail.seen and not call.job.dead:
@@ -132,8 +132,8 @@ class Audit:
             except Exception:
                 _failed(call)
                 return DONE
-            if getrefcount(trail) <= _UNSHARED:  # no task or context the handler made holds
-                trail.outputs.clear()  # it, to tell it later what it does: used again
+            if getrefcount(trail) <= _UNSHARED:  # nothing the handler made holds it, to tell
+                trail.outputs.clear()  # it later what it does: used again
                 writer.spare = trail
             return DONE
         self._write_now(writer, trail)
@@ -151,11 +151,12 @@ class Audit:
         trail = Trail(call, lineage)
         if call.handler.is_async:
             return self._audited(writer, trail, call_next)
-        token = OBSERVER.set(trail)
+        job = call.job
+        before, job.observer = job.observer, trail
         try:
             handled = call_next(call)
         finally:
-            OBSERVER.reset(token)
+            job.observer = before
         if handled is DONE and writer.ready:
             self._write_now(writer, trail)
             return DONE
@@ -170,21 +171,23 @@ class Audit:
             _failed(trail.call)
 
     async def _audited(self, writer: Writer, trail: Trail, call_next: Next) -> None:
-        token = OBSERVER.set(trail)
+        job = trail.call.job
+        before, job.observer = job.observer, trail
         try:
             with watch.listening(trail.llm_call):
                 await call_next(trail.call)
         finally:
-            OBSERVER.reset(token)
+            job.observer = before
         await self._write(writer, trail)
 
     async def _finish(self, writer: Writer, trail: Trail, handled: Awaitable[None]) -> None:
         if handled is not DONE:
-            token = OBSERVER.set(trail)
+            job = trail.call.job
+            before, job.observer = job.observer, trail
             try:
                 await handled
             finally:
-                OBSERVER.reset(token)
+                job.observer = before
         await self._write(writer, trail)
 
     async def _write(self, writer: Writer, trail: Trail) -> None:

@@ -33,7 +33,7 @@ from hivebus.kafka.records import Consumed
 from hivebus.llm.usage import Usage, counting
 from hivebus.runtime import Context, Retry
 from hivebus.runtime.attempts import attempt
-from hivebus.runtime.observe import OBSERVER, StepSeen, in_step, now_ms
+from hivebus.runtime.observe import Observer, StepSeen, in_step, now_ms
 from hivebus.runtime.step_source import STEP_SOURCE, RecordedFailure
 from hivebus.runtime.views import View
 
@@ -52,7 +52,7 @@ class DurableContext(Context):
                          base._views)  # fmt: skip
         self._run = run
         self._event = StartingEvent(run.journal)
-        observer = OBSERVER.get()
+        observer = self._job.observer
         if observer is not None:  # the audit: this handling is the run's
             observer.run(run.journal)
 
@@ -257,7 +257,7 @@ class DurableContext(Context):
                 attempts=retry.attempts if retry is not None else 1,
             )  # fmt: skip
             await run.record(failed)
-            _seen(failed, started_ms, usage, error=error)
+            _seen(self._job.observer, failed, started_ms, usage, error=error)
             raise StepFailed(name, error_type, str(error)) from error
         kind, data = codec.encode(result)
         if len(data) > inline_limit():
@@ -269,7 +269,7 @@ class DurableContext(Context):
             completion_tokens=usage.completion_tokens,
         )  # fmt: skip
         await run.record(done)
-        _seen(done, started_ms, usage, value=result)
+        _seen(self._job.observer, done, started_ms, usage, value=result)
         return result
 
     async def now(self) -> datetime:
@@ -283,11 +283,10 @@ class DurableContext(Context):
 
 
 def _seen(
-    step: JournalStep, started_ms: int, usage: Usage, *, value: Any = None,
-    error: BaseException | None = None,
+    observer: Observer | None, step: JournalStep, started_ms: int, usage: Usage, *,
+    value: Any = None, error: BaseException | None = None,
 ) -> None:  # fmt: skip
     """Tell the observer (the audit), if any, of a step that ran and is recorded."""
-    observer = OBSERVER.get()
     if observer is not None:
         observer.step(StepSeen(
             step.name, step.seq, started_ms, step.duration_ms, step.attempts, value, error,

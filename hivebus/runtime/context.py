@@ -14,7 +14,7 @@ from hivebus.contracts import EventMeta, Record, parse_headers
 from hivebus.contracts.headers import Headers
 from hivebus.runtime.attempts import attempt
 from hivebus.runtime.backoff import Retry
-from hivebus.runtime.observe import OBSERVER, observed_step
+from hivebus.runtime.observe import observed_step
 from hivebus.runtime.step_source import STEP_SOURCE
 from hivebus.runtime.views import View, find
 
@@ -121,7 +121,7 @@ class Context:
         source = STEP_SOURCE.get()  # a replay's, when it serves steps from the record
         if source is not None:  # (its outcome is final: the record holds the retries)
             fn, retry = source.replace(name, fn, returns), None
-        observer = OBSERVER.get()  # the audit's, when the agent is audited
+        observer = self._job.observer  # the audit's, when the agent is audited
         if observer is not None:
             return await observed_step(observer, name, fn, args, retry)
         result, _ = await attempt(fn, args, retry)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from hivebus.runtime.assignment import Assignment
+    from hivebus.runtime.observe import Observer
 
 
 class JobState(Enum):
@@ -74,6 +75,7 @@ class Job:
         "lane",
         "lineage_of",
         "message",
+        "observer",
         "pending",
         "raw_key",
         "sealed",
@@ -98,6 +100,7 @@ class Job:
         self.attempt_mark = 0  # where the current attempt's held outputs begin
         # (headers, `raw_lineage()` of them): asked by every output and by the audit
         self.lineage_of: tuple[Headers | None, tuple[bytes, bytes, bytes | None]] | None = None
+        self.observer: Observer | None = None  # who watches the handling (runtime/observe.py)
 
     def move(self, to: JobState) -> None:
         if to not in _ALLOWED[self.state._name_]:

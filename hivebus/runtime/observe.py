@@ -1,10 +1,13 @@
 """Watching one handling from above the runtime: what it published, which steps it ran.
 
 A capability that records what agents do (the audit, in `hivebus.audit`) installs an
-`Observer` for the handling of one record, as a middleware, with `OBSERVER.set(...)`; the
-runtime and durable runs then tell it of each output and each step as they happen. The
-runtime never learns who is watching, and with no observer each hook costs one
-`ContextVar.get`. Tasks a handler starts inherit the observer, as contextvars do.
+`Observer` for the handling of one record, as a middleware, in the record's `Job.observer`
+(and puts back what was there once the handling is over); the runtime and durable runs then
+tell it of each output and each step as they happen. The runtime never learns who is
+watching, and with no observer each hook costs one attribute read. It lives on the job, not
+in a context variable: every hook has the job at hand, so what a handler's tasks publish for
+it is heard while the handling lasts and never after, and setting a slot costs a fraction
+of `ContextVar.set` and `reset`, which an audited fast pipeline pays for every record.
 """
 
 from __future__ import annotations
@@ -61,7 +64,6 @@ class Observer(Protocol):
         last attempt's failure is the handling's own: dead-lettered, or the run's)."""
 
 
-OBSERVER: ContextVar[Observer | None] = ContextVar("hivebus_observer", default=None)
 # The step running here, so what it does (an LLM call) can say which step it belongs to.
 STEP: ContextVar[str | None] = ContextVar("hivebus_step", default=None)
 

@@ -35,7 +35,6 @@ from hivebus.runtime.deadletter import (
     traced,
 )
 from hivebus.runtime.job import Job, JobState
-from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.tracecontext import TRACE
 
 Settled = Callable[[Job], None]
@@ -108,7 +107,7 @@ class Outbox:
                 headers.extend(trace)
         self._send(job, topic, value, key, headers)
         self.emitted.add(record.fullname)
-        observer = OBSERVER.get()
+        observer = job.observer
         if observer is not None:  # the audit notes each output (headers[1]: its ce_id)
             observer.published(topic, headers[1][1], record)
         return True

@@ -23,7 +23,6 @@ from hivebus.contracts import EventMeta, HeaderBuilder, Record, Serde, parse_hea
 from hivebus.kafka.records import Headers
 from hivebus.runtime.deadletter import Failure, dead_letter_headers, traced
 from hivebus.runtime.job import Job
-from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.outbox import Fenced, Key
 from hivebus.runtime.tracecontext import TRACE
 
@@ -154,7 +153,7 @@ class MemoryOutbox:
         published = Published(topic, text_key, record, _text(headers))
         self.published.append(published)
         self._outputs.setdefault(job, []).append(published)
-        observer = OBSERVER.get()
+        observer = job.observer
         if observer is not None:  # as the runtime's outbox tells the audit
             observer.published(topic, headers[1][1], record)
 

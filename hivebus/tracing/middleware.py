@@ -30,7 +30,7 @@ from hivebus.llm.completion import Completion
 from hivebus.llm.provider import ChatRequest
 from hivebus.runtime import tracecontext
 from hivebus.runtime.middleware import DONE, Call, Next
-from hivebus.runtime.observe import OBSERVER, STEP_SPAN, Observer, StepSeen
+from hivebus.runtime.observe import STEP_SPAN, Observer, StepSeen
 from hivebus.runtime.tracecontext import TRACE
 from hivebus.tracing import attributes, setup
 from hivebus.tracing.traceparent import read_parent, trace_headers
@@ -125,7 +125,8 @@ class Tracing:
         return tracer
 
 
-Entered = tuple[object, Token[Any], Token[Any], Token[Any], AbstractContextManager[None]]
+# (OpenTelemetry's token, TRACE's, the job's observer before, STEP_SPAN's, the listener)
+Entered = tuple[object, Token[Any], Observer | None, Token[Any], AbstractContextManager[None]]
 
 
 class Handling:
@@ -144,14 +145,16 @@ class Handling:
 
     def enter(self) -> Entered:
         """Make the span current for the runtime (outputs, steps) and for OpenTelemetry."""
-        self.inner = OBSERVER.get()
+        job = self.call.job
+        self.inner = job.observer
+        job.observer = self
         self.listener = watch.current()
         listening = watch.listening(self.llm_call)
         listening.__enter__()
         return (
             otel_context.attach(trace.set_span_in_context(self.span)),
             TRACE.set(trace_headers(self.span.get_span_context())),
-            OBSERVER.set(self),
+            self.inner,
             STEP_SPAN.set(self.step_span),
             listening,
         )
@@ -160,7 +163,7 @@ class Handling:
         attached, trace_token, observer, step_span, listening = entered
         listening.__exit__(None, None, None)
         STEP_SPAN.reset(step_span)
-        OBSERVER.reset(observer)
+        self.call.job.observer = observer
         TRACE.reset(trace_token)
         otel_context.detach(attached)  # type: ignore[arg-type]
 

@@ -5,7 +5,6 @@ sampling, and a durable run's steps."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -31,7 +30,6 @@ from hivebus.dev import Endpoints
 from hivebus.kafka.connection import connection_settings
 from hivebus.runtime.loader import import_file, load_agents
 from hivebus.runtime.middlewares import NonRetryableError
-from hivebus.runtime.observe import OBSERVER
 from hivebus.testing.reader import read_events
 from hivebus.testing.stack import unique_name
 from hivebus.testing.worker import running
@@ -480,30 +478,43 @@ async def test_plain_decisions_go_in_columns_one_per_record_handled(
     assert all(len(on) == 1 for on in placed.values())
 
 
-async def test_a_trail_a_handler_s_context_still_holds_is_never_used_again(
+async def test_what_a_handler_s_task_publishes_late_never_lands_in_another_decision(
     stack: Endpoints, admin: object, audit_topic: str
 ) -> None:
-    # A plain `def` handling's trail is used again for the next one, unless something the
-    # handler made (a copied context: a task, a callback) still holds it.
+    # A plain `def` handling's trail is used again for the next handling. A task the handler
+    # started, still running once the handling is over, must not tell that next handling's
+    # decision of what it publishes.
     source, output = topics(admin, "audit-held", partitions=1)  # type: ignore[arg-type]
+    late, _ = topics(admin, "audit-held-late", partitions=1)  # type: ignore[arg-type]
     agent = Agent(unique_name("audit-held"), middleware=[Audit()])
-    kept: list[contextvars.Context] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def publish_late(ctx: Context, seq: int) -> None:
+        await asyncio.sleep(0.05)  # the next records are handled meanwhile
+        await ctx.publish(late, Pong(id=f"late-{seq}", key="k", seq=seq, handled_by="task"))
 
     @agent.on(source, Ping, output=output)
     def relay(ping: Ping, ctx: Context) -> Pong:
         if ping.seq % 2 == 0:
-            kept.append(contextvars.copy_context())  # what `loop.create_task` would keep
+            tasks.append(asyncio.get_running_loop().create_task(publish_late(ctx, ping.seq)))
         return Pong(id=ping.id, key=ping.key, seq=ping.seq, handled_by=ctx.agent)
 
+    sent = pings(40, keys=1)
     async with running([agent]):
-        ids = await publish(source, pings(40, keys=1))
+        ids = await publish(source, sent[:20])
+        await projected(audit_topic, lambda s: s.count() >= 20)
+        await asyncio.gather(*tasks)  # published late, while the trail waits to be used again
+        ids += await publish(source, sent[20:])
         store = await projected(audit_topic, lambda s: s.count() >= 40)
-    trails = [context[OBSERVER] for context in kept]
-    assert len(trails) == 20 and len({id(t) for t in trails}) == 20  # none used again
-    seqs = [t.call.event.seq for t in trails]  # type: ignore[union-attr]
-    assert seqs == list(range(0, 40, 2))  # each still the one of its own handling
+        await asyncio.gather(*tasks)
+    assert len(tasks) == 20
+    lates = {headers["ce_id"].decode() for _, _, _, _, headers in _all(late)}
+    assert len(lates) == 20  # the tasks did publish
     decisions = [e for i in ids for e in store.events(correlation_id=i)]
     assert [d.input.offset for d in decisions if d.input] == list(range(40))
+    recorded = [o.event_id for d in decisions for o in d.outputs]
+    assert len(recorded) == 40 and not lates & set(recorded)  # each its own output only
+    assert {o.topic for d in decisions for o in d.outputs} == {output}
 
 
 def _headers_of(topic: str) -> list[tuple[int, int, bytes | None, str]]:

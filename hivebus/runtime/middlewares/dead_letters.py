@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from hivebus.runtime.deadletter import Failure, dlq_topic
 from hivebus.runtime.middleware import DONE, Call, Next
-from hivebus.runtime.observe import OBSERVER
 
 if TYPE_CHECKING:
     from hivebus.runtime.outbox import Outbox
@@ -49,6 +48,6 @@ class DeadLettering:
         failure = Failure("handler", type(error).__name__, str(error), call.attempt)
         call.job.discard_attempt()  # exactly-once: the last attempt's outputs go with it
         self._outbox.dead_letter(call.job, failure)
-        observer = OBSERVER.get()
+        observer = call.job.observer
         if observer is not None:  # the audit records why
             observer.dead_lettered(failure.error_type, failure.message, dlq_topic(call.agent.name))

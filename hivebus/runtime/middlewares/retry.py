@@ -9,7 +9,6 @@ from hivebus.runtime import metrics
 from hivebus.runtime.job import JobState
 from hivebus.runtime.middleware import DONE, Call, Next
 from hivebus.runtime.middlewares.dead_letters import NonRetryableError
-from hivebus.runtime.observe import OBSERVER
 from hivebus.runtime.outbox import Fenced
 
 
@@ -66,6 +65,6 @@ class Retrying:
 
 def _told(call: Call, error: Exception) -> None:
     """Tell the handling's observer (the audit) of an attempt that failed and is retried."""
-    observer = OBSERVER.get()
+    observer = call.job.observer
     if observer is not None:
         observer.attempt_failed(call.attempt, error)
