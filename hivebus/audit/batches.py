@@ -24,7 +24,7 @@ from hivebus.audit.plain import Columns
 from hivebus.audit.records import AuditBatch
 from hivebus.contracts import HeaderBuilder
 from hivebus.kafka.partitioning import partition_of
-from hivebus.runtime.job import JobState
+from hivebus.runtime.job import CANCELLED
 from hivebus.runtime.outbox import Fenced
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 MAX_EVENTS = 1000  # events and plain decisions in one record
 MAX_BYTES = 512 * 1024  # well under the broker's default record limit of 1 MiB
 _Columns = tuple[str, Columns, "_Open", bytes]  # agent name, columns, their batch, its key
-_CANCELLED = JobState.CANCELLED  # (read through its class, an enum member costs a lookup)
 
 
 def batch_value(frame: bytes, bodies: list[bytes], columns: list[bytes] | None = None) -> bytes:
@@ -84,7 +83,7 @@ class Batches:
         call = trail.call
         job = call.job
         assignment = job.assignment
-        if assignment.revoked or job.state is _CANCELLED:  # `Outbox.hold`, inline
+        if assignment.revoked or job.state is CANCELLED:  # `Outbox.hold`, inline
             raise Fenced(f"{job.where} lost its partition; its audit is dropped")
         job.pending += 1
         known = self._columns.get(assignment)

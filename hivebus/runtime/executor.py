@@ -26,7 +26,8 @@ from hivebus.runtime import metrics
 from hivebus.runtime.agent import Agent, Handler
 from hivebus.runtime.context import Context
 from hivebus.runtime.deadletter import Failure
-from hivebus.runtime.job import Job, JobState
+from hivebus.runtime.job import CANCELLED, DEAD_LETTERED, RUNNING, WAITING, Job
+from hivebus.runtime.job import DONE as JOB_DONE  # the middleware chain has its own `DONE`
 from hivebus.runtime.middleware import DONE, Call, Middleware, chain
 from hivebus.runtime.outbox import Fenced, Outbox
 from hivebus.runtime.views import declared
@@ -79,9 +80,9 @@ class Executor:
 
     def start(self, job: Job) -> None:
         """Run `job` as far as it goes without waiting; a task takes over only if it must."""
-        if job.state is not JobState.WAITING:
-            job.move(JobState.RUNNING)  # raises: only a waiting job starts
-        job.state = JobState.RUNNING
+        if job.state is not WAITING:
+            job.move(RUNNING)  # raises: only a waiting job starts
+        job.state = RUNNING
         running: Awaitable[None]
         try:
             message = job.message
@@ -159,7 +160,7 @@ class Executor:
             return
         job.finished = True
         self._released(job)
-        if cancelled or job.state is JobState.CANCELLED or job.assignment.revoked:  # fenced
+        if cancelled or job.state is CANCELLED or job.assignment.revoked:  # fenced
             self.cancel(job)
         else:
             self._outbox.seal(job)
@@ -168,7 +169,7 @@ class Executor:
         """End a job that may not finish: it completes nothing, its outputs are fenced."""
         if job.state.ended:
             return
-        job.move(JobState.CANCELLED)
+        job.move(CANCELLED)
         if job.task is not None and not job.task.done():
             job.task.cancel()
         self._ended(job, False)
@@ -268,14 +269,14 @@ class Executor:
     def _settled(self, job: Job) -> None:
         """Every record of the sealed job is acknowledged; a refused output dead-letters it."""
         state = job.state
-        if state is not JobState.RUNNING and state.ended:
+        if state is not RUNNING and state.ended:
             return
         error = job.delivery_error
         if error is not None and not job.dead:
             self._outbox.dead_letter(job, Failure("delivery", error.name(), error.str(), 1))
             return
-        ended = JobState.DEAD_LETTERED if job.dead else JobState.DONE
-        if state is JobState.RUNNING:  # the transition `move` would check, inline
+        ended = DEAD_LETTERED if job.dead else JOB_DONE
+        if state is RUNNING:  # the transition `move` would check, inline
             job.state = ended
         else:
             job.move(ended)

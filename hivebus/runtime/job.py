@@ -37,7 +37,17 @@ class JobState(Enum):
 
     @property
     def ended(self) -> bool:
-        return self is JobState.DONE or self is JobState.DEAD_LETTERED or self is JobState.CANCELLED
+        return self is DONE or self is DEAD_LETTERED or self is CANCELLED
+
+
+# The members as module names, for the per-record paths: in 3.11 `JobState.RUNNING` is a
+# descriptor call (~50 ns), a module global is a dict lookup (~6 ns), and a job reads its
+# state several times per record.
+WAITING = JobState.WAITING
+RUNNING = JobState.RUNNING
+DONE = JobState.DONE
+DEAD_LETTERED = JobState.DEAD_LETTERED
+CANCELLED = JobState.CANCELLED
 
 
 # Tuples, looked up by name: membership tests identity first, and an Enum's hash is a Python
@@ -86,7 +96,7 @@ class Job:
     def __init__(self, message: Consumed, assignment: Assignment) -> None:
         self.message = message
         self.assignment = assignment
-        self.state = JobState.WAITING
+        self.state = WAITING
         self.lane: Hashable | None = None
         self.headers: Headers | None = message.headers()
         self.raw_key: bytes | None = message.key()  # what the outputs are keyed with
@@ -125,7 +135,7 @@ class Job:
     @property
     def fenced(self) -> bool:
         """True once the job may no longer produce or complete: cancelled or revoked."""
-        return self.state is JobState.CANCELLED or self.assignment.revoked
+        return self.state is CANCELLED or self.assignment.revoked
 
     def lineage(self) -> tuple[str, str, str | None]:
         """(cause, correlation, run) for the job's outputs: the input's `ce_id` is the cause,

@@ -34,7 +34,7 @@ from hivebus.runtime.deadletter import (
     dlq_topic,
     traced,
 )
-from hivebus.runtime.job import Job, JobState
+from hivebus.runtime.job import CANCELLED, Job
 from hivebus.runtime.tracecontext import TRACE
 
 Settled = Callable[[Job], None]
@@ -97,7 +97,7 @@ class Outbox:
         encoder = self._encoders.get((topic, type(record), multi_type))
         if encoder is None:
             return False
-        if job.assignment.revoked or job.state is JobState.CANCELLED:  # `job.fenced`, inline
+        if job.assignment.revoked or job.state is CANCELLED:  # `job.fenced`, inline
             raise Fenced(f"{job.where} lost its partition; its output to {topic} is dropped")
         value = encoder.encode(record)
         headers = self._headers.caused(record.fullname, *job.raw_lineage())
@@ -119,14 +119,14 @@ class Outbox:
         middleware writes about the job (the audit). It goes out like an output (held for
         the job's transaction in exactly-once mode), and the job waits for its
         acknowledgement, but it is not an output: no observer hears of it."""
-        if job.assignment.revoked or job.state is JobState.CANCELLED:
+        if job.assignment.revoked or job.state is CANCELLED:
             raise Fenced(f"{job.where} lost its partition; its record for {topic} is dropped")
         self._send(job, topic, value, key, headers)
 
     def hold(self, job: Job) -> None:
         """`job` must also wait for a record `emit_shared` will write on its behalf, with
         those of other jobs (the audit's batch of their decisions)."""
-        if job.assignment.revoked or job.state is JobState.CANCELLED:
+        if job.assignment.revoked or job.state is CANCELLED:
             raise Fenced(f"{job.where} lost its partition; its shared record is dropped")
         job.pending += 1
 
