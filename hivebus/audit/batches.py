@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hivebus.runtime.agent import Agent
     from hivebus.runtime.assignment import Assignment
     from hivebus.runtime.job import Job
+    from hivebus.runtime.middleware import Call
     from hivebus.runtime.outbox import Outbox
 
 MAX_EVENTS = 1000  # events and plain decisions in one record
@@ -77,11 +78,10 @@ class Batches:
         self._columns: dict[Assignment, _Columns] = {}
         self._loop = asyncio.get_running_loop()
 
-    def add_plain(self, trail: Trail) -> None:
+    def add_plain(self, trail: Trail, call: Call, job: Job) -> None:
         """Write the decision of a plain handling (`plain.py`) with the next columns of the
-        partition it read; its job settles only once they are acknowledged."""
-        call = trail.call
-        job = call.job
+        partition it read; its job settles only once they are acknowledged. (`call` and
+        `job` are the trail's: every caller has them at hand.)"""
         assignment = job.assignment
         if assignment.revoked or job.state is CANCELLED:  # `Outbox.hold`, inline
             raise Fenced(f"{job.where} lost its partition; its audit is dropped")
@@ -90,7 +90,7 @@ class Batches:
         if known is None or known[0] is not call.agent.name:
             known = self._open_columns(trail)
         _, columns, found, key = known
-        found.size += columns.add(trail)
+        found.size += columns.add(trail, call, job)
         found.jobs.append(job)
         found.count += 1
         if found.count >= MAX_EVENTS or found.size >= MAX_BYTES:

@@ -123,10 +123,10 @@ class Audit:
             job.observer = before
         if handled is not DONE:
             return self._finish(writer, trail, handled)
-        if trail.journal is None and not trail.seen and not call.job.dead:
+        if trail.journal is None and not trail.seen and not job.dead:
             trail.ended = perf_counter()
             try:
-                columns.add_plain(trail)
+                columns.add_plain(trail, call, job)
             except Fenced:
                 raise
             except Exception:

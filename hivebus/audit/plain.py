@@ -23,6 +23,7 @@ from hivebus.audit.wire import NULL, SOME, long, string
 if TYPE_CHECKING:
     from hivebus.audit.trail import Published, Trail
     from hivebus.kafka.records import Headers
+    from hivebus.runtime.job import Job
     from hivebus.runtime.middleware import Call
 
 DOUBLE = struct.Struct("<d").pack
@@ -70,12 +71,10 @@ class Columns:
         self.output_ids: list[bytes] = []
         self.odd: list[bytes] = []  # each `PlainOdd`, encoded
 
-    def add(self, trail: Trail) -> int:
+    def add(self, trail: Trail, call: Call, job: Job) -> int:
         """The decision of `trail`, which ended plain (`ended` set); about its size in bytes.
-        What may fail is worked out before the row is appended, or the row is taken back:
-        the columns stay aligned."""
-        call = trail.call
-        job = call.job
+        (`call` and `job` are the trail's, at hand in every caller.) What may fail is worked
+        out before the row is appended, or the row is taken back: the columns stay aligned."""
         cause, correlation, run = trail.lineage
         headers = job.headers
         if correlation is cause and run is None and not headers:

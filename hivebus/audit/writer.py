@@ -157,7 +157,7 @@ class Writer:
             batches = self.plain
             if batches is not None:  # one row of columns (`Audit` does this itself too)
                 trail.ended = time.perf_counter()
-                batches.add_plain(trail)
+                batches.add_plain(trail, trail.call, job)
             else:
                 cause, correlation, run = trail.lineage
                 self._send(job, correlation, [self._plain(trail)], cause, correlation, run)

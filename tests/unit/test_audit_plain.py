@@ -92,11 +92,15 @@ def trail(offset: int, event_id: str, *, correlation: str | None = None,
     return made
 
 
+def add(columns: Columns, made: Trail) -> int:
+    return columns.add(made, made.call, made.call.job)
+
+
 def read(trails: list[Trail]) -> AuditBatch:
     agent, topic = wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"transactions.card")
     columns = Columns(agent, topic, 4, trails[0].call.job.message.offset(), 1_000, 10.0, trails[0])
     for made in trails:
-        columns.add(made)
+        add(columns, made)
     value = batch_value(frame_header(7), [], [columns.body()])
     return AuditBatch.model_validate(fastavro.schemaless_reader(io.BytesIO(value[5:]), SCHEMA))
 
@@ -145,7 +149,7 @@ def test_a_batch_holds_events_and_columns_side_by_side() -> None:
     made = trail(7, "e10", started_ms=5)
     columns = Columns(wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"t"), 1, 7, 5,
                       made.clock, made)  # fmt: skip
-    columns.add(made)
+    add(columns, made)
     value = batch_value(frame_header(7), [plain], [columns.body()])
     batch = AuditBatch.model_validate(fastavro.schemaless_reader(io.BytesIO(value[5:]), SCHEMA))
     assert [e.decision_id for e in events_of(batch)] == ["fraud/e9", "fraud/e10"]
@@ -272,10 +276,10 @@ def test_a_row_that_fails_half_way_is_taken_back_and_the_columns_still_read() ->
     bad.outputs[1] = ("t", b"o3", Broken(), 1)  # type: ignore[assignment]
     agent, topic = wire.string(b"fraud") + wire.string(b"2.0"), wire.string(b"transactions.card")
     columns = Columns(agent, topic, 4, 1, 1_000, 10.0, good)
-    columns.add(good)
+    add(columns, good)
     with pytest.raises(RuntimeError, match="without a name"):
-        columns.add(bad)
-    columns.add(trail(3, "g3", outputs=(("t", "o4", "x.T"),)))
+        add(columns, bad)
+    add(columns, trail(3, "g3", outputs=(("t", "o4", "x.T"),)))
     value = batch_value(frame_header(7), [], [columns.body()])
     batch = AuditBatch.model_validate(fastavro.schemaless_reader(io.BytesIO(value[5:]), SCHEMA))
     assert [(e.input.event_id if e.input else None) for e in events_of(batch)] == ["g1", "g3"]
