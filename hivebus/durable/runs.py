@@ -209,9 +209,18 @@ def new_journal(agent: str, request: RunRequest, pending: RunJournal | None) -> 
 
 
 def started_by(journal: RunJournal) -> list[tuple[str, bytes]]:
-    """The starting event's headers, stamped with the run: what the run's events link to."""
-    headers = [(name, value) for name, value in journal.input_headers.items() if name != "ce_runid"]
-    return [*headers, ("ce_runid", journal.run_id.encode())]
+    """The starting event's headers, stamped with the run: what the run's events link to.
+
+    An event without `ce_id` (from a client other than hivebus) is named by the run id: the
+    intake started the run under the id it gave the event (`topic/partition/offset`), so the
+    run's events name the event itself as their cause and correlation, as an agent that is not
+    durable names it, and not the run's start request, which only hivebus knows of."""
+    started = journal.input_headers
+    run = journal.run_id.encode()
+    headers = [(name, value) for name, value in started.items() if name != "ce_runid"]
+    if "ce_id" not in started:
+        headers.append(("ce_id", run))
+    return [*headers, ("ce_runid", run)]
 
 
 def _keep_signal(journal: RunJournal, request: RunRequest) -> None:

@@ -9,7 +9,9 @@ and blobs in memory, and executes it with the same `DurableContext` the run agen
 steps run (or come from the record, with `--tools record`), and the run's events and
 results are published when it completes, caused by the event that started it, as live. A
 durable sleep of at most `MAX_SLEEP_S` is slept, as a worker's timer would wake the run; a
-run that waits for a signal, or would sleep longer, is `suspended`: what it would publish
+run that waits for a signal gets the ones its live run was sent (`signals`, signals.py), in
+their order, each as it waits for it, as a live signal wakes the run. A run that waits for a
+signal its live run never got, or would sleep longer, is `suspended`: what it would publish
 later is reported missing.
 """
 
@@ -35,6 +37,7 @@ from hivebus.durable.run import (
 )
 from hivebus.durable.runs import new_journal, started_by
 from hivebus.errors import ConfigError
+from hivebus.replay.signals import Signals
 from hivebus.runtime import Agent, Context
 from hivebus.runtime.agent import Handler
 from hivebus.runtime.executor import handler_records
@@ -82,6 +85,7 @@ class ReplayedRuns:
             )
         self.durable = agent
         self.outcomes: dict[Where, str] = {}
+        self.signals: Signals = {}  # what the live runs were sent, taken as they are delivered
         # A run's journal across the attempts of its handling: a retry replays what an
         # earlier attempt finished, as a live retry does from the journal topic.
         self._runs: dict[Where, tuple[RunJournal, MemoryBlobs]] = {}
@@ -131,6 +135,8 @@ class ReplayedRuns:
             except Suspended as suspended:
                 journal.state = WAITING if suspended.waiting_for else SLEEPING
                 journal.wake_at, journal.waiting_for = suspended.wake_at, suspended.waiting_for
+                if suspended.waiting_for is not None and self._deliver(journal):
+                    continue  # the signal wakes the run, as live
                 delay = _sleep_s(suspended)
                 if delay is None:
                     self.outcomes[where] = SUSPENDED
@@ -148,6 +154,16 @@ class ReplayedRuns:
         for record in handler_records(handler, result):
             await ctx.publish(handler.output, record, key=journal.input_key)  # type: ignore[arg-type]
         run.set_state(COMPLETED)
+
+    def _deliver(self, journal: RunJournal) -> bool:
+        """Hand the waiting run the next signal of the name it waits for that its live run
+        was sent, as the run agent keeps a signal for its run; False when there is none."""
+        name = (journal.waiting_for or "").rpartition("@")[0]
+        payloads = self.signals.get(journal.run_id, {}).get(name)
+        if not payloads:
+            return False
+        journal.signals[name] = payloads.pop(0)
+        return True
 
 
 def _final(error: BaseException, attempt: int, attempts: int) -> bool:

@@ -37,6 +37,7 @@ from hivebus.replay.recorded_steps import RecordedSteps, StepsFromRecord
 from hivebus.replay.report import ReplayReport
 from hivebus.replay.shadow import Produced
 from hivebus.replay.shadow_run import ShadowRun
+from hivebus.replay.signals import live_signals
 from hivebus.runtime.agent import Agent
 from hivebus.runtime.directory import read_directory
 from hivebus.runtime.loader import load_agents
@@ -93,6 +94,11 @@ async def replay(
     try:
         ranges, partition_counts = await asyncio.to_thread(_sources, admin, new, options)
         unhandled = await asyncio.to_thread(_unhandled_live, admin, options.agent, ranges)
+        if runs is not None:  # the signals its live runs were sent, for the replayed ones
+            runs.signals = await asyncio.to_thread(
+                live_signals, serde, admin, options.agent, options.start_ms or 0,
+                timeout_s=options.timeout_s,
+            )  # fmt: skip
     except BaseException:
         await llm.aclose()
         raise

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import confluent_kafka.admin as admin_api
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from hivebus import Publisher
+from hivebus.contracts import Serde, registry_client
+from hivebus.kafka.config import producer_config
 from hivebus.kafka.connection import connection_settings
 from hivebus.replay.groups import committed_offsets
 from hivebus.replay.names import is_shadow
@@ -129,6 +131,27 @@ async def publish(world: World, txs: list[Any]) -> dict[str, Any]:
             ids.append(publisher.publish(topic, tx, key=tx.account))
         done = await asyncio.gather(*ids)
     return dict(zip(done, txs, strict=True))
+
+
+def publish_foreign(world: World, txs: list[Any]) -> dict[str, Any]:
+    """Publish each transaction as a client other than hivebus would: registry-framed Avro
+    and a key, no headers (so no `ce_id`). Returns them by the stable id an agent names
+    such an input by, `topic/partition/offset`."""
+    serde = Serde(registry_client())
+    producer = Producer(producer_config("replay-tests-foreign"))
+    placed: dict[str, Any] = {}
+    for tx in txs:
+        topic = world.wire if tx.channel == "wire" else world.card
+
+        def delivered(error: Any, message: Any, tx: Any = tx) -> None:
+            assert error is None, error
+            placed[f"{message.topic()}/{message.partition()}/{message.offset()}"] = tx
+
+        value = serde.encoder(topic, type(tx)).encode(tx)
+        producer.produce(topic, value, key=tx.account.encode(), on_delivery=delivered)
+    assert producer.flush(30) == 0
+    assert len(placed) == len(txs)
+    return placed
 
 
 def expected_output(module: types.ModuleType, tx: Any) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 
 from hivebus.contracts import Serde, registry_client
 from hivebus.dev import Endpoints
+from hivebus.durable import signal
 from hivebus.replay import ReplayOptions, replay
 from hivebus.runtime.loader import load_agents
 from hivebus.testing.reader import read_events
@@ -36,6 +37,7 @@ from tests.integration.replay_support import (
     live_ends,
     new_world,
     publish,
+    publish_foreign,
     transactions,
     written_between,
 )
@@ -203,3 +205,122 @@ async def test_a_durable_agent_s_steps_are_served_from_its_runs_record(
     )
     assert len(flaky.inputs_by("handled")) == len(txs) and flaky.diff.counts["changed"] == len(txs)
     assert len(calls["v3"].read_text().split()) == 2 * len(txs)
+
+
+async def test_a_durable_run_of_an_input_without_ce_id_is_matched_with_its_live_outputs(
+    stack: Endpoints, admin: AdminClient, tmp_path: Path
+) -> None:
+    """An input from a client other than hivebus has no `ce_id`: the agent names it by where
+    it sits (`topic/partition/offset`). The live run's outputs must name that input as their
+    cause and carry its correlation, as a non-durable agent's do, so the replay's diff pairs
+    them with the new version's: the kinds are exactly those the two rules give."""
+    world = new_world(tmp_path)
+    world.create_topics(admin)
+    v1_path = world.write_agent("fraud_v1", changes=DURABLE[:1])
+    v2_path = world.write_agent("fraud_v2", rule=COUNTRY_RULE, changes=DURABLE[:1])
+    contracts, v1, v2 = world.module(CONTRACTS), world.module(v1_path), world.module(v2_path)
+    txs = transactions(contracts, 120, seed=37)
+    start_ms = time.time_ns() // 1_000_000 - 1
+    by_place = await asyncio.to_thread(publish_foreign, world, txs)
+    place_of = {tx.id: place for place, tx in by_place.items()}
+    flagged = sum(expected_output(v1, tx) is not None for tx in txs)
+    assert flagged
+    async with running(load_agents(str(v1_path))):
+        got = await read_events(
+            Serde(registry_client()), world.flagged, contracts.FlaggedTransaction, flagged,
+            timeout_s=120,
+        )  # fmt: skip
+    for received in got:
+        assert received.meta is not None
+        place = place_of[received.event.tx_id]
+        assert (received.meta.causation_id, received.meta.correlation_id) == (place, place)
+
+    report = await replay(
+        ReplayOptions(world.name, str(v2_path), start_ms, drop_shadow=True), out=io.StringIO()
+    )
+    expected: dict[str, set[str]] = {kind: set() for kind in ("same", "changed", "new", "missing")}
+    for tx in txs:
+        old, new = expected_output(v1, tx), expected_output(v2, tx)
+        if old is not None or new is not None:
+            kind = "new" if old is None else "missing" if new is None else "same"
+            expected["changed" if kind == "same" and old != new else kind].add(tx.id)
+    assert expected["same"] and (expected["new"] or expected["missing"])
+    found: dict[str, set[str]] = {kind: set() for kind in expected}
+    for entry in report.diff.entries:
+        tx = by_place[entry.input.id]
+        found[entry.kind].add(tx.id)
+    assert found == expected
+
+
+REVIEWED = [
+    ("    max_in_flight=256,\n", "    max_in_flight=256,\n    durable=True,\n"),
+    (
+        "    if risk < FLAG_AT:\n",
+        f"    if tx.amount > {REVIEW_ABOVE}:\n"
+        '        review = await ctx.wait_for("reviewed")\n'
+        "        reasons = [*reasons, f\"reviewed by {review['by']}\"]\n"
+        "    if risk < FLAG_AT:\n",
+    ),
+]
+
+
+async def test_a_replayed_run_gets_the_signals_its_live_run_was_sent(
+    stack: Endpoints, admin: AdminClient, tmp_path: Path
+) -> None:
+    """Runs of the largest transactions wait for a review signal; live, half of them get
+    one. In the replay each signalled run gets its own live signal again (its output names
+    the reviewer), the unsignalled ones stay suspended, and the diff is exactly what the two
+    rules and the reviews give."""
+    world = new_world(tmp_path)
+    world.create_topics(admin)
+    v1_path = world.write_agent("fraud_v1", changes=REVIEWED)
+    v2_path = world.write_agent("fraud_v2", rule=COUNTRY_RULE, changes=REVIEWED)
+    contracts, v1, v2 = world.module(CONTRACTS), world.module(v1_path), world.module(v2_path)
+    txs = transactions(contracts, 200, seed=41)
+    start_ms = time.time_ns() // 1_000_000 - 1
+    by_id = await publish(world, txs)
+    id_of = {tx.id: run for run, tx in by_id.items()}
+    waiting = [tx for tx in txs if tx.amount > REVIEW_ABOVE]
+    reviewer = {tx.id: f"analyst-{n}" for n, tx in enumerate(waiting) if n % 2 == 0}
+    assert reviewer and len(reviewer) < len(waiting)
+
+    def expected(module: types.ModuleType, tx: Any) -> dict[str, Any] | None:
+        if tx.amount <= REVIEW_ABOVE:
+            return expected_output(module, tx)
+        if tx.id not in reviewer:
+            return None  # still waiting
+        out = expected_output(module, tx)
+        return out and {**out, "reasons": [*out["reasons"], f"reviewed by {reviewer[tx.id]}"]}
+
+    serde = Serde(registry_client())
+    first = sum(expected(v1, tx) is not None for tx in txs if tx.amount <= REVIEW_ABOVE)
+    total = sum(expected(v1, tx) is not None for tx in txs)
+    async with running(load_agents(str(v1_path))):
+        await read_events(serde, world.flagged, contracts.FlaggedTransaction, first,
+                          timeout_s=120)  # fmt: skip
+        for tx_id, by in reviewer.items():  # once the runs wait (their outputs came after)
+            await signal(world.name, id_of[tx_id], "reviewed", {"by": by})
+        got = await read_events(serde, world.flagged, contracts.FlaggedTransaction, total,
+                                timeout_s=120)  # fmt: skip
+    assert len(got) == total
+
+    report = await replay(
+        ReplayOptions(world.name, str(v2_path), start_ms, drop_shadow=True), out=io.StringIO()
+    )
+    assert len(report.inputs_by("suspended")) == len(waiting) - len(reviewer)
+    kinds: dict[str, set[str]] = {kind: set() for kind in ("same", "changed", "new", "missing")}
+    for tx in txs:
+        old, new = expected(v1, tx), expected(v2, tx)
+        if old is not None or new is not None:
+            kind = "new" if old is None else "missing" if new is None else "same"
+            kinds["changed" if kind == "same" and old != new else kind].add(tx.id)
+    found: dict[str, set[str]] = {kind: set() for kind in kinds}
+    reviewed_outputs = 0
+    for entry in report.diff.entries:
+        tx = by_id[entry.input.id]
+        found[entry.kind].add(tx.id)
+        if entry.new is not None:
+            assert entry.new.value == expected(v2, tx)
+            reviewed_outputs += tx.id in reviewer
+    assert found == kinds
+    assert reviewed_outputs  # the signalled runs completed in the replay too
