@@ -213,8 +213,9 @@ def started_by(journal: RunJournal) -> list[tuple[str, bytes]]:
 
     An event without `ce_id` (from a client other than hivebus) is named by the run id: the
     intake started the run under the id it gave the event (`topic/partition/offset`), so the
-    run's events name the event itself as their cause and correlation, as an agent that is not
-    durable names it, and not the run's start request, which only hivebus knows of."""
+    run's events name the event itself as their cause (and, when it has no correlation, as
+    their correlation), as an agent that is not durable names it, and not the position of
+    the run request being handled, which only hivebus knows of."""
     started = journal.input_headers
     run = journal.run_id.encode()
     headers = [(name, value) for name, value in started.items() if name != "ce_runid"]

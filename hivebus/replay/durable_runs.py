@@ -2,7 +2,7 @@
 
 Live, a durable agent is two agents (durable/expand.py): the intake turns each event into a
 start request on `hivebus.runs.<agent>`, and the run agent journals every step on
-`hivebus.journal.<agent>`. A replay must leave both alone, and needs no journal that
+`hivebus.journal.<agent>`. A replay must write to neither, and needs no journal that
 outlives it (a replay that stops is run again from the start). So here one agent, under the
 agent's name, starts the run of each event in the handling of that event, with a journal
 and blobs in memory, and executes it with the same `DurableContext` the run agent uses:

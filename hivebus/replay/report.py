@@ -102,8 +102,9 @@ def summary(report: ReplayReport, *, show: int = 20) -> str:
     suspended = report.inputs_by("suspended")
     if suspended:
         lines.append(
-            f"  note       {len(suspended):,} durable run(s) waited for a signal or a long "
-            "sleep and did not complete in the replay: what they publish later shows as missing"
+            f"  note       {len(suspended):,} durable run(s) waited for a signal their live "
+            "run never got, or a long sleep, and did not complete in the replay: what they "
+            "publish later shows as missing"
         )
     parked = report.inputs_by("parked")
     if parked:

@@ -6,7 +6,7 @@ A capability that records what agents do (the audit, in `hivebus.audit`) install
 tell it of each output and each step as they happen. The runtime never learns who is
 watching, and with no observer each hook costs one attribute read. It lives on the job, not
 in a context variable: every hook has the job at hand, so what a handler's tasks publish for
-it is heard while the handling lasts and never after, and setting a slot costs a fraction
+it is heard while its handler runs and never after, and setting a slot costs a fraction
 of `ContextVar.set` and `reset`, which an audited fast pipeline pays for every record.
 """
 

@@ -146,18 +146,18 @@ class Handling:
     def enter(self) -> Entered:
         """Make the span current for the runtime (outputs, steps) and for OpenTelemetry."""
         job = self.call.job
-        self.inner = job.observer
-        job.observer = self
         self.listener = watch.current()
         listening = watch.listening(self.llm_call)
         listening.__enter__()
-        return (
+        entered = (
             otel_context.attach(trace.set_span_in_context(self.span)),
             TRACE.set(trace_headers(self.span.get_span_context())),
-            self.inner,
+            job.observer,
             STEP_SPAN.set(self.step_span),
             listening,
         )
+        self.inner, job.observer = job.observer, self  # last: nothing after it can fail
+        return entered
 
     def exit(self, entered: Entered) -> None:
         attached, trace_token, observer, step_span, listening = entered

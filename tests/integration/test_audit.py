@@ -517,6 +517,36 @@ async def test_what_a_handler_s_task_publishes_late_never_lands_in_another_decis
     assert {o.topic for d in decisions for o in d.outputs} == {output}
 
 
+async def test_what_tasks_an_async_handler_awaits_publish_is_in_its_decision(
+    stack: Endpoints, admin: object, audit_topic: str
+) -> None:
+    # The other side of the test above: tasks the handler awaits (gather) publish while it
+    # runs, each its own task, and their outputs are the handling's.
+    source, output = topics(admin, "audit-fan", partitions=1)  # type: ignore[arg-type]
+    agent = Agent(unique_name("audit-fan"), middleware=[Audit()])
+
+    async def one(ctx: Context, ping: Ping, n: int) -> None:
+        await asyncio.sleep(0.01 * (3 - n))  # they finish out of order
+        await ctx.publish(output, Pong(id=f"{ping.id}-{n}", key=ping.key, seq=n, handled_by="t"))
+
+    @agent.on(source, Ping)
+    async def fan_out(ping: Ping, ctx: Context) -> None:
+        await asyncio.gather(*(asyncio.create_task(one(ctx, ping, n)) for n in range(3)))
+
+    async with running([agent]):
+        ids = await publish(source, pings(10, keys=1))
+        store = await projected(audit_topic, lambda s: s.count() >= 10)
+    published: dict[str, str] = {}
+    for *_, headers in _all(output):
+        published[headers["ce_id"].decode()] = headers["ce_causationid"].decode()
+    assert len(published) == 30
+    for i in ids:
+        [decision] = store.events(correlation_id=i)
+        recorded = {o.event_id for o in decision.outputs}
+        assert recorded == {out for out, cause in published.items() if cause == i}
+        assert len(recorded) == 3
+
+
 def _headers_of(topic: str) -> list[tuple[int, int, bytes | None, str]]:
     """(partition, offset, key, ce_id) of every record of `topic`."""
     return [(p, o, k, headers["ce_id"].decode()) for p, o, k, _, headers in _all(topic)]
