@@ -63,8 +63,15 @@ def _follow(
     reader: Consumer, serde: Serde, contracts: Any, setup: Any, ids: set[str], say: Say
 ) -> dict[str, Any]:
     causes: dict[str, Any] = {}
+    shown: dict[str, int] = {}  # the last version of each board printed
+
+    def finished() -> bool:  # each closed, and its board shown up to the closing version
+        return len(causes) == len(ids) and all(
+            shown.get(i, 0) >= cause.board_version for i, cause in causes.items()
+        )
+
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(causes) < len(ids):
+    while time.monotonic() < deadline and not finished():
         message = reader.poll(0.2)
         value = message.value() if message is not None and message.error() is None else None
         if message is None or not value:
@@ -78,9 +85,10 @@ def _follow(
             continue
         state = serde.decode(value, BoardState)
         if state.board_id in ids and state.entries:
+            shown[state.board_id] = max(shown.get(state.board_id, 0), state.version)
             last = state.entries[-1]
             say(f"   {state.board_id} v{state.version:<2} {last.author:<20} {last.kind:<10} "
                 f"{last.content[:60]}")  # fmt: skip
-    if len(causes) < len(ids):
+    if not finished():  # (the two topics are read side by side: a cause may come first)
         raise TimeoutError("the boards did not close within 120 s; see the worker's log")
     return causes
