@@ -16,6 +16,7 @@ import io
 import json
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,20 @@ COUNTRY_RULE = (
 )
 
 
+def kinds_of(
+    txs: list[Any], old: Callable[[Any], object | None], new: Callable[[Any], object | None]
+) -> dict[str, set[str]]:
+    """The ids of the transactions the diff must call same, changed, new and missing, from
+    what each version publishes for each (None: nothing)."""
+    kinds: dict[str, set[str]] = {kind: set() for kind in ("same", "changed", "new", "missing")}
+    for tx in txs:
+        before, after = old(tx), new(tx)
+        if before is not None or after is not None:
+            kind = "new" if before is None else "missing" if after is None else "same"
+            kinds["changed" if kind == "same" and before != after else kind].add(tx.id)
+    return kinds
+
+
 def output(module: types.ModuleType, tx: Any) -> dict[str, Any] | None:
     """What a run of `module` publishes for `tx`: nothing while it waits for its review."""
     return None if tx.amount > REVIEW_ABOVE else expected_output(module, tx)
@@ -86,17 +101,7 @@ async def test_a_durable_agent_s_runs_replay_in_the_shadow_and_leave_no_trace(
             timeout_s=120,
         )  # fmt: skip
     assert len(got) == flagged
-    expected: dict[str, set[str]] = {
-        "same": set(),
-        "changed": set(),
-        "new": set(),
-        "missing": set(),
-    }
-    for tx in txs:
-        old, new = output(v1, tx), output(v2, tx)
-        if old is not None or new is not None:
-            kind = "new" if old is None else "missing" if new is None else "same"
-            expected["changed" if kind == "same" and old != new else kind].add(tx.id)
+    expected = kinds_of(txs, lambda tx: output(v1, tx), lambda tx: output(v2, tx))
     assert expected["new"] and expected["missing"]  # the rule changes flags both ways
     groups = [world.name, f"{world.name}.runs"]
     ends_before = live_ends(admin)
@@ -238,12 +243,7 @@ async def test_a_durable_run_of_an_input_without_ce_id_is_matched_with_its_live_
     report = await replay(
         ReplayOptions(world.name, str(v2_path), start_ms, drop_shadow=True), out=io.StringIO()
     )
-    expected: dict[str, set[str]] = {kind: set() for kind in ("same", "changed", "new", "missing")}
-    for tx in txs:
-        old, new = expected_output(v1, tx), expected_output(v2, tx)
-        if old is not None or new is not None:
-            kind = "new" if old is None else "missing" if new is None else "same"
-            expected["changed" if kind == "same" and old != new else kind].add(tx.id)
+    expected = kinds_of(txs, lambda tx: expected_output(v1, tx), lambda tx: expected_output(v2, tx))
     assert expected["same"] and (expected["new"] or expected["missing"])
     found: dict[str, set[str]] = {kind: set() for kind in expected}
     for entry in report.diff.entries:
@@ -308,12 +308,7 @@ async def test_a_replayed_run_gets_the_signals_its_live_run_was_sent(
         ReplayOptions(world.name, str(v2_path), start_ms, drop_shadow=True), out=io.StringIO()
     )
     assert len(report.inputs_by("suspended")) == len(waiting) - len(reviewer)
-    kinds: dict[str, set[str]] = {kind: set() for kind in ("same", "changed", "new", "missing")}
-    for tx in txs:
-        old, new = expected(v1, tx), expected(v2, tx)
-        if old is not None or new is not None:
-            kind = "new" if old is None else "missing" if new is None else "same"
-            kinds["changed" if kind == "same" and old != new else kind].add(tx.id)
+    kinds = kinds_of(txs, lambda tx: expected(v1, tx), lambda tx: expected(v2, tx))
     found: dict[str, set[str]] = {kind: set() for kind in kinds}
     reviewed_outputs = 0
     for entry in report.diff.entries:
