@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from hivebus.contracts import EventMeta, Record, Serde, parse_headers
 from hivebus.kafka.connection import connection_settings
@@ -37,20 +37,24 @@ async def read_events(
     until: Until[R] | None = None,
     *,
     committed_only: bool = False,
+    grouped: bool = True,
 ) -> list[Received[R]]:
     """Read `model` events from `topic`'s start until `count` (and `until(events)`, if given).
 
     `committed_only` reads as `read_committed` (records of aborted or open transactions are
-    never seen). Returns what was read when the timeout passes; callers assert on it.
+    never seen). `grouped=False` reads the topic's partitions by assignment, with no
+    consumer group, so no group coordinator is needed (just after a broker outage, a new
+    group may not be able to join for a long time); the topic must exist. Returns what was
+    read when the timeout passes; callers assert on it.
     """
     return await asyncio.to_thread(
-        _read, serde, topic, model, count, timeout_s, until, committed_only
+        _read, serde, topic, model, count, timeout_s, until, committed_only, grouped
     )
 
 
 def _read(
     serde: Serde, topic: str, model: type[R], count: int, timeout_s: float,
-    until: Until[R] | None, committed_only: bool,
+    until: Until[R] | None, committed_only: bool, grouped: bool,
 ) -> list[Received[R]]:  # fmt: skip
     consumer = Consumer({
         **connection_settings("consumer"),
@@ -60,10 +64,13 @@ def _read(
         "enable.auto.commit": False,
         "topic.metadata.refresh.interval.ms": 1000,
     })  # fmt: skip
-    consumer.subscribe([topic])
-    got: list[Received[R]] = []
     deadline = time.monotonic() + timeout_s
+    got: list[Received[R]] = []
     try:
+        if grouped:
+            consumer.subscribe([topic])
+        else:
+            _assign_all(consumer, topic, deadline)
         while time.monotonic() < deadline:
             if len(got) >= count and (until is None or until(got)):
                 break
@@ -85,3 +92,18 @@ def _read(
     finally:
         consumer.close()
     return got
+
+
+def _assign_all(consumer: Consumer, topic: str, deadline: float) -> None:
+    """Assign every partition of `topic` from its beginning, once its metadata answers."""
+    while True:
+        try:
+            found = consumer.list_topics(topic, timeout=5).topics.get(topic)
+        except KafkaException:
+            found = None
+        if found is not None and found.error is None and found.partitions:
+            break
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{topic} has no partitions to read")
+        time.sleep(0.2)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in found.partitions])
