@@ -16,7 +16,7 @@ import io
 import json
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from tests.integration.replay_support import (
     CONTRACTS,
     SHIM,
     TOOL_AGENT,
+    World,
     expected_output,
     group_offsets,
     live_ends,
@@ -61,6 +62,18 @@ COUNTRY_RULE = (
 )
 
 
+def two_versions(
+    folder: Path, admin: AdminClient, changes: Sequence[tuple[str, str]]
+) -> tuple[World, Path, Path]:
+    """A world with its topics, and the durable fraud agent with `changes` in two versions:
+    as it is, and with one country rule changed."""
+    world = new_world(folder)
+    world.create_topics(admin)
+    v1 = world.write_agent("fraud_v1", changes=changes)
+    v2 = world.write_agent("fraud_v2", rule=COUNTRY_RULE, changes=changes)
+    return world, v1, v2
+
+
 def kinds_of(
     txs: list[Any], old: Callable[[Any], object | None], new: Callable[[Any], object | None]
 ) -> dict[str, set[str]]:
@@ -83,10 +96,7 @@ def output(module: types.ModuleType, tx: Any) -> dict[str, Any] | None:
 async def test_a_durable_agent_s_runs_replay_in_the_shadow_and_leave_no_trace(
     stack: Endpoints, admin: AdminClient, tmp_path: Path
 ) -> None:
-    world = new_world(tmp_path)
-    world.create_topics(admin)
-    v1_path = world.write_agent("fraud_v1", changes=DURABLE)
-    v2_path = world.write_agent("fraud_v2", rule=COUNTRY_RULE, changes=DURABLE)
+    world, v1_path, v2_path = two_versions(tmp_path, admin, DURABLE)
     contracts, v1, v2 = world.module(CONTRACTS), world.module(v1_path), world.module(v2_path)
     txs = transactions(contracts, 300, seed=29)
     start_ms = time.time_ns() // 1_000_000 - 1
@@ -219,10 +229,7 @@ async def test_a_durable_run_of_an_input_without_ce_id_is_matched_with_its_live_
     it sits (`topic/partition/offset`). The live run's outputs must name that input as their
     cause and carry its correlation, as a non-durable agent's do, so the replay's diff pairs
     them with the new version's: the kinds are exactly those the two rules give."""
-    world = new_world(tmp_path)
-    world.create_topics(admin)
-    v1_path = world.write_agent("fraud_v1", changes=DURABLE[:1])
-    v2_path = world.write_agent("fraud_v2", rule=COUNTRY_RULE, changes=DURABLE[:1])
+    world, v1_path, v2_path = two_versions(tmp_path, admin, DURABLE[:1])
     contracts, v1, v2 = world.module(CONTRACTS), world.module(v1_path), world.module(v2_path)
     txs = transactions(contracts, 120, seed=37)
     start_ms = time.time_ns() // 1_000_000 - 1
@@ -271,10 +278,7 @@ async def test_a_replayed_run_gets_the_signals_its_live_run_was_sent(
     one. In the replay each signalled run gets its own live signal again (its output names
     the reviewer), the unsignalled ones stay suspended, and the diff is exactly what the two
     rules and the reviews give."""
-    world = new_world(tmp_path)
-    world.create_topics(admin)
-    v1_path = world.write_agent("fraud_v1", changes=REVIEWED)
-    v2_path = world.write_agent("fraud_v2", rule=COUNTRY_RULE, changes=REVIEWED)
+    world, v1_path, v2_path = two_versions(tmp_path, admin, REVIEWED)
     contracts, v1, v2 = world.module(CONTRACTS), world.module(v1_path), world.module(v2_path)
     txs = transactions(contracts, 200, seed=41)
     start_ms = time.time_ns() // 1_000_000 - 1
